@@ -1,0 +1,175 @@
+"""Consult: participatory community consultation for urban upgrading."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from consult import config
+from consult.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+
+
+def _asset_folder(name: str) -> str:
+    """``templates/`` and ``static/`` live at the top of the checkout; a wheel carries them
+    inside the package as ``consult/_<name>``."""
+    for candidate in (ROOT / name, PACKAGE / f"_{name}"):
+        if candidate.is_dir():
+            return str(candidate)
+    return str(ROOT / name)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=_asset_folder("templates"),
+        static_folder=_asset_folder("static"),
+    )
+    app.config.from_object(config.Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(config.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    _finish_config(app)
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(_migrations_folder()), render_as_batch=True, compare_type=True
+    )
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
+    limiter.init_app(app)
+
+    from consult import models  # noqa: F401  (complete metadata before anything queries)
+
+    _register_blueprints(app)
+    _register_template_helpers(app)
+
+    from consult import cli
+
+    cli.register(app)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("CONSULT_ENV"):
+        app.config["CONSULT_ENV"] = "development" if _under_command_line() else "production"
+    env = app.config["CONSULT_ENV"]
+    development = env in config.DEVELOPMENT_ENVS
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
+            app.instance_path, "consult.sqlite"
+        )
+    if not app.config.get("SECRET_KEY"):
+        if not development:
+            raise RuntimeError(
+                "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
+                "value (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`), "
+                "or set CONSULT_ENV=development to try Consult locally."
+            )
+        app.config["SECRET_KEY"] = _development_secret(app.instance_path)
+    for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if app.config.get(key) is None:  # Secure cookies need HTTPS, so not on a laptop
+            app.config[key] = not development
+    if not app.config.get("UPLOAD_FOLDER"):
+        app.config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+
+
+def _under_command_line() -> bool:
+    import click
+
+    return click.get_current_context(silent=True) is not None
+
+
+def _development_secret(instance_path: str) -> str:
+    """A per-checkout key kept in instance/, so local sessions survive a restart."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _migrations_folder() -> Path:
+    for candidate in (ROOT / "migrations", PACKAGE / "_migrations"):
+        if candidate.is_dir():
+            return candidate
+    return ROOT / "migrations"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """SQLite: enforce foreign keys, let readers and a writer work together (WAL), and wait
+    for a lock instead of failing at once."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def _select_locale():
+    from flask import request, session
+    from flask_login import current_user
+
+    languages = list(_app_languages())
+    if current_user and getattr(current_user, "is_authenticated", False):
+        if current_user.language in languages:
+            return current_user.language
+    if session.get("lang") in languages:
+        return session["lang"]
+    return request.accept_languages.best_match(languages) or "en"
+
+
+def _select_timezone():
+    return "UTC"
+
+
+def _app_languages():
+    from flask import current_app
+
+    return current_app.config["LANGUAGES"].keys()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from consult.attachments import bp as attachments_bp
+    from consult.auth import bp as auth_bp
+    from consult.communities import bp as communities_bp
+    from consult.main import bp as main_bp
+    from consult.meetings import bp as meetings_bp
+    from consult.negotiation import bp as negotiation_bp
+    from consult.notifications import bp as notifications_bp
+    from consult.problems import bp as problems_bp
+    from consult.proposals import bp as proposals_bp
+
+    for bp in (
+        main_bp,
+        auth_bp,
+        communities_bp,
+        meetings_bp,
+        problems_bp,
+        proposals_bp,
+        negotiation_bp,
+        attachments_bp,
+        notifications_bp,
+    ):
+        app.register_blueprint(bp)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from consult.core import templating
+
+    templating.init_app(app)

@@ -1,0 +1,43 @@
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consult.core.db import TimestampMixin
+from consult.extensions import db
+
+
+class Attachment(TimestampMixin, db.Model):
+    """A photo or PDF stored under ``instance/uploads``, belonging to exactly one record."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        CheckConstraint(
+            "(CASE WHEN meeting_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN problem_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN message_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN update_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="one_owner",
+        ),
+        CheckConstraint("size_bytes > 0", name="size_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"), index=True)
+    problem_id: Mapped[int | None] = mapped_column(ForeignKey("problems.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    update_id: Mapped[int | None] = mapped_column(
+        ForeignKey("implementation_updates.id"), index=True
+    )
+    #: the name the uploader's device gave; shown, never used as a path
+    original_name: Mapped[str] = mapped_column(String(255))
+    #: random name under the upload folder
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    #: detected from the content, not from the name or the browser's claim
+    content_type: Mapped[str] = mapped_column(String(60))
+    size_bytes: Mapped[int]
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    uploaded_by: Mapped["User | None"] = relationship()  # noqa: F821
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")

@@ -1,0 +1,1 @@
+from consult.attachments import bp  # noqa: F401

@@ -1,0 +1,73 @@
+"""Writing the audit trail. Events are only ever added: updates and deletes are refused."""
+
+from flask import has_request_context, request
+from sqlalchemy import event, select
+
+from consult.audit.models import AuditEvent
+from consult.extensions import db
+
+
+def record(
+    action: str,
+    obj,
+    actor=None,
+    *,
+    proposal_id: int | None = None,
+    co_id: int | None = None,
+    **detail,
+) -> AuditEvent:
+    """Add an audit event for ``obj`` (flushed so it has an id). Never commits.
+
+    The client address is taken from the request when there is one: it is the only piece of
+    request state a service may see, and only for the record.
+    """
+    if obj.id is None:
+        db.session.flush()
+    ev = AuditEvent(
+        action=action,
+        object_type=type(obj).__name__,
+        object_id=obj.id,
+        actor_id=getattr(actor, "id", None),
+        proposal_id=proposal_id,
+        co_id=co_id,
+        detail={k: _plain(v) for k, v in detail.items()},
+        ip=request.remote_addr if has_request_context() else None,
+    )
+    db.session.add(ev)
+    db.session.flush()
+    return ev
+
+
+def _plain(value):
+    """JSON-friendly form of a detail value (enums, decimals and dates as strings)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return str(value)
+
+
+def trail_for_proposal(proposal_id: int) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.proposal_id == proposal_id)
+            .order_by(AuditEvent.at, AuditEvent.id)
+        )
+    )
+
+
+class AuditIsAppendOnly(Exception):
+    pass
+
+
+@event.listens_for(AuditEvent, "before_update")
+def _refuse_update(mapper, connection, target):
+    raise AuditIsAppendOnly("audit events cannot be changed")
+
+
+@event.listens_for(AuditEvent, "before_delete")
+def _refuse_delete(mapper, connection, target):
+    raise AuditIsAppendOnly("audit events cannot be deleted")

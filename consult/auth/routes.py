@@ -1,0 +1,128 @@
+"""Logging in and out, accepting an invitation, inviting officers and leaders."""
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from consult.auth import bp, service
+from consult.auth.forms import InviteForm, LoginForm, SetPasswordForm
+from consult.auth.models import User
+from consult.communities import service as communities
+from consult.communities.models import CommunityOrganisation, Municipality
+from consult.core.enums import Gender, MembershipRole, UserRole
+from consult.core.permissions import require
+from consult.core.templating import ActionForm
+from consult.extensions import db, limiter, login_manager
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = None  # the login page says enough
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm(next=request.args.get("next"))
+    if form.validate_on_submit():
+        try:
+            user = service.authenticate(form.login.data, form.password.data)
+        except service.AccountError as error:
+            form.password.errors.append(str(error))
+        else:
+            login_user(user, remember=form.remember.data)
+            db.session.commit()
+            return redirect(service.safe_next(form.next.data) or url_for("main.index"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    if ActionForm().validate_on_submit():
+        logout_user()
+        flash(_("You are logged out."), "info")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    invitation = service.find_invitation(token)
+    if invitation is None:
+        return render_template("auth/invitation_invalid.html"), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        user = service.accept_invitation(invitation, form.password.data)
+        db.session.commit()
+        logout_user()
+        login_user(user)
+        flash(_("Welcome, %(name)s. Your password is set.", name=user.name), "success")
+        return redirect(url_for("main.index"))
+    return render_template("auth/set_password.html", form=form, invitation=invitation)
+
+
+@bp.route("/people/invite", methods=["GET", "POST"])
+@login_required
+def invite():
+    """Staff invite a municipal officer, a CO leader or a colleague."""
+    require(current_user, "invite")
+    form = InviteForm()
+    form.municipality_id.choices = [(0, "—")] + [
+        (m.id, f"{m.name} ({m.country})")
+        for m in db.session.scalars(select(Municipality).order_by(Municipality.name))
+    ]
+    form.co_id.choices = [(0, "—")] + [
+        (co.id, co.name)
+        for co in db.session.scalars(
+            select(CommunityOrganisation).order_by(CommunityOrganisation.name)
+        )
+    ]
+    link = None
+    if form.validate_on_submit():
+        role = UserRole(form.role.data)
+        errors = _invite_choice_errors(form, role)
+        if not errors:
+            try:
+                user = service.create_person(
+                    form.name.data,
+                    email=form.email.data,
+                    phone=form.phone.data,
+                    gender=Gender(form.gender.data),
+                    role=role,
+                    municipality_id=form.municipality_id.data or None,
+                    by=current_user,
+                )
+                if role == UserRole.RESIDENT:
+                    co = db.get_or_404(CommunityOrganisation, form.co_id.data)
+                    communities.add_member(co, user, MembershipRole.LEADER, by=current_user)
+                token = service.invite(user, current_user, current_app.config["INVITATION_DAYS"])
+            except service.AccountError as error:
+                db.session.rollback()
+                form.phone.errors.append(str(error))
+            else:
+                db.session.commit()
+                link = url_for("auth.accept_invitation", token=token, _external=True)
+                flash(
+                    _("%(name)s is invited. Send them the link below.", name=user.name), "success"
+                )
+                form = None
+    return render_template("auth/invite.html", form=form, link=link)
+
+
+def _invite_choice_errors(form: InviteForm, role: UserRole) -> bool:
+    if role == UserRole.OFFICER and not form.municipality_id.data:
+        form.municipality_id.errors.append(_("Choose the officer's municipality."))
+        return True
+    if role == UserRole.RESIDENT and not form.co_id.data:
+        form.co_id.errors.append(_("Choose the community organisation this leader leads."))
+        return True
+    return False

@@ -1,0 +1,180 @@
+"""Accounts: finding people by phone or e-mail, checking passwords, invitations."""
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from consult.audit.service import record
+from consult.auth.models import Invitation, User
+from consult.core.db import utcnow
+from consult.core.enums import Gender, UserRole
+from consult.extensions import db
+
+
+class AccountError(ValueError):
+    """A readable reason an account action was refused."""
+
+
+def normalise_phone(raw: str | None) -> str | None:
+    """Digits only, keeping a leading +: "+855 12-345 678" → "+85512345678"."""
+    if not raw:
+        return None
+    raw = raw.strip()
+    digits = re.sub(r"\D", "", raw)
+    if not digits:
+        return None
+    return ("+" if raw.startswith("+") else "") + digits
+
+
+def normalise_email(raw: str | None) -> str | None:
+    return raw.strip().lower() if raw and raw.strip() else None
+
+
+def find_by_login(identifier: str) -> User | None:
+    """The user whose e-mail or phone number is ``identifier``."""
+    identifier = (identifier or "").strip()
+    if "@" in identifier:
+        return db.session.scalar(select(User).where(User.email == normalise_email(identifier)))
+    phone = normalise_phone(identifier)
+    if phone is None:
+        return None
+    return db.session.scalar(select(User).where(User.phone == phone))
+
+
+# Checked against when no account matches, so a wrong login costs as long as a wrong password.
+_DUMMY_HASH = None
+
+
+def authenticate(identifier: str, password: str) -> User:
+    """The active user with these credentials, or :class:`AccountError` saying why not.
+
+    Unknown login and wrong password get the same message, so the form does not reveal
+    who has an account.
+    """
+    global _DUMMY_HASH
+    user = find_by_login(identifier)
+    if user is None or not user.password_hash:
+        if _DUMMY_HASH is None:
+            from werkzeug.security import generate_password_hash
+
+            _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
+        from werkzeug.security import check_password_hash
+
+        check_password_hash(_DUMMY_HASH, password or "")
+        raise AccountError(_l("Wrong phone number, e-mail or password."))
+    if not user.check_password(password or ""):
+        raise AccountError(_l("Wrong phone number, e-mail or password."))
+    if not user.active:
+        raise AccountError(
+            _l("This account has been disabled. Please ask your CO leader or programme staff.")
+        )
+    user.last_login_at = utcnow()
+    return user
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None (no open redirects)."""
+    if not target:
+        return None
+    target = target.strip()
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    return target
+
+
+def login_taken(
+    email: str | None, phone: str | None, *, except_id: int | None = None
+) -> str | None:
+    """Which of the two is already used by another account, if any."""
+    if email:
+        other = db.session.scalar(select(User).where(User.email == email))
+        if other and other.id != except_id:
+            return "email"
+    if phone:
+        other = db.session.scalar(select(User).where(User.phone == phone))
+        if other and other.id != except_id:
+            return "phone"
+    return None
+
+
+def create_person(
+    name: str,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    gender: Gender = Gender.OTHER,
+    role: UserRole = UserRole.RESIDENT,
+    municipality_id: int | None = None,
+    password: str | None = None,
+    language: str | None = None,
+    by: User | None = None,
+) -> User:
+    """A new account. Without a password the person sets one through an invitation."""
+    email, phone = normalise_email(email), normalise_phone(phone)
+    if not email and not phone:
+        raise AccountError(_l("Give a phone number or an e-mail address."))
+    taken = login_taken(email, phone)
+    if taken == "email":
+        raise AccountError(_l("Another account already uses this e-mail address."))
+    if taken == "phone":
+        raise AccountError(_l("Another account already uses this phone number."))
+    if role == UserRole.OFFICER and municipality_id is None:
+        raise AccountError(_l("An officer must belong to a municipality."))
+    user = User(
+        name=name.strip(),
+        email=email,
+        phone=phone,
+        gender=gender,
+        role=role,
+        municipality_id=municipality_id,
+        language=language,
+    )
+    if password:
+        user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    record("user.created", user, by, role=role, municipality_id=municipality_id)
+    return user
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite(user: User, by: User | None, days: int = 14) -> str:
+    """Make an invitation for ``user`` and return its token (shown once, never stored)."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        Invitation(
+            user_id=user.id,
+            token_hash=_hash_token(token),
+            invited_by_id=getattr(by, "id", None),
+            expires_at=utcnow() + timedelta(days=days),
+        )
+    )
+    db.session.flush()
+    record("user.invited", user, by)
+    return token
+
+
+def find_invitation(token: str) -> Invitation | None:
+    """The unused, unexpired invitation for ``token``."""
+    inv = db.session.scalar(select(Invitation).where(Invitation.token_hash == _hash_token(token)))
+    if inv is None or inv.used_at is not None or inv.expires_at < utcnow():
+        return None
+    return inv
+
+
+def accept_invitation(inv: Invitation, password: str) -> User:
+    inv.user.set_password(password)
+    inv.used_at = utcnow()
+    record("user.password_set", inv.user, inv.user)
+    return inv.user

@@ -1,0 +1,99 @@
+"""The ``consult`` command: ``consult db upgrade``, ``consult seed-demo``, ``consult create-user``,
+``consult run`` — the same commands as ``flask --app consult …``."""
+
+import os
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+
+from consult.core.enums import Gender, UserRole
+from consult.extensions import db
+
+
+def _create_app():
+    from consult import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app)
+def _group():
+    """Consult: participatory community consultation for urban upgrading."""
+
+
+def main() -> None:
+    """The ``consult`` console script. Run by hand, so development mode unless told otherwise;
+    a WSGI server importing ``create_app`` gets production and must be given SECRET_KEY."""
+    os.environ.setdefault("CONSULT_ENV", "development")
+    _group()
+
+
+def register(app) -> None:
+    """Attach Consult's own commands to the Flask CLI (``flask --app consult …``)."""
+    app.cli.add_command(create_user)
+    app.cli.add_command(seed_demo)
+
+
+@click.command("create-user")
+@click.option("--name", required=True)
+@click.option("--email")
+@click.option("--phone")
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in UserRole]),
+    default=UserRole.RESIDENT.value,
+    show_default=True,
+)
+@click.option("--municipality", "municipality_name", help="An officer's municipality, by name.")
+@click.option("--gender", type=click.Choice([g.value for g in Gender]), default=Gender.OTHER.value)
+@click.password_option(help="Asked for when not given.")
+@with_appcontext
+def create_user(name, email, phone, role, municipality_name, gender, password):
+    """Create an account (e.g. the first admin)."""
+    from consult.auth import service
+    from consult.communities.models import Municipality
+
+    municipality_id = None
+    if municipality_name:
+        m = db.session.scalar(select(Municipality).where(Municipality.name == municipality_name))
+        if m is None:
+            raise click.ClickException(f"No municipality named {municipality_name!r}.")
+        municipality_id = m.id
+    try:
+        user = service.create_person(
+            name,
+            email=email,
+            phone=phone,
+            role=UserRole(role),
+            gender=Gender(gender),
+            municipality_id=municipality_id,
+            password=password,
+        )
+    except service.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"Created {user.role.value} {user.name} ({user.login}).")
+
+
+@click.command("seed-demo")
+@click.option("--reset", is_flag=True, help="Delete all data first.")
+@with_appcontext
+def seed_demo(reset):
+    """Fill the database with a realistic demo and print the demo logins."""
+    from consult import demo
+
+    if reset:
+        db.drop_all()
+        db.create_all()
+    created = demo.seed()
+    password = current_app.config["DEMO_PASSWORD"]
+    click.echo("Demo data " + ("created." if created else "already present."))
+    click.echo(f"Open http://127.0.0.1:5000 and log in with password {password!r} as:")
+    for label, login in demo.LOGINS:
+        click.echo(f"  {label:<44} {login}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,184 @@
+"""A CO's home, its members and its voting rules; the directory of places for staff."""
+
+from flask import current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from consult.auth import service as accounts
+from consult.communities import bp, service
+from consult.communities.forms import AddMemberForm, VotingRulesForm
+from consult.communities.models import CommunityOrganisation, Membership, Municipality, Settlement
+from consult.core.enums import Gender, MembershipRole, ProblemStatus, ProposalState
+from consult.core.permissions import can, require
+from consult.core.templating import ActionForm
+from consult.extensions import db
+from consult.meetings.models import Meeting
+from consult.negotiation import service as negotiation
+from consult.problems.models import Problem
+from consult.proposals.models import Proposal
+
+
+@bp.route("/places")
+@login_required
+def directory():
+    """Staff: every municipality with its settlements and COs."""
+    require(current_user, "view_all")
+    municipalities = db.session.scalars(
+        select(Municipality).order_by(Municipality.country, Municipality.name)
+    ).all()
+    co_counts = dict(
+        db.session.execute(
+            select(Settlement.municipality_id, func.count(CommunityOrganisation.id))
+            .join(CommunityOrganisation.settlement)
+            .group_by(Settlement.municipality_id)
+        ).all()
+    )
+    return render_template(
+        "communities/directory.html", municipalities=municipalities, co_counts=co_counts
+    )
+
+
+@bp.route("/places/municipalities/<int:municipality_id>")
+@login_required
+def municipality(municipality_id: int):
+    m = db.get_or_404(Municipality, municipality_id)
+    require(current_user, "view", m)
+    settlements = db.session.scalars(
+        select(Settlement).where(Settlement.municipality_id == m.id).order_by(Settlement.name)
+    ).all()
+    return render_template("communities/municipality.html", municipality=m, settlements=settlements)
+
+
+@bp.route("/co/<int:co_id>")
+@login_required
+def home(co_id: int):
+    """The CO's home: open problems, proposals by state, meetings, unread municipal messages."""
+    co = db.get_or_404(CommunityOrganisation, co_id)
+    require(current_user, "view", co)
+    internal = can(current_user, "view_internal", co)
+    problems = db.session.scalars(
+        select(Problem)
+        .where(Problem.co_id == co.id, Problem.status == ProblemStatus.OPEN)
+        .order_by(Problem.created_at.desc())
+    ).all()
+    proposal_query = select(Proposal).where(Proposal.co_id == co.id)
+    if not internal:  # officers see only what was submitted to them
+        proposal_query = proposal_query.where(Proposal.submitted_at.is_not(None))
+    proposals = db.session.scalars(proposal_query.order_by(Proposal.created_at.desc())).all()
+    by_state: dict[ProposalState, list[Proposal]] = {}
+    for p in proposals:
+        by_state.setdefault(p.state, []).append(p)
+    unread = negotiation.unread_counts(current_user, [p.id for p in proposals])
+    upcoming, recent = [], []
+    if internal:
+        from consult.core.db import utcnow
+
+        now = utcnow()
+        upcoming = db.session.scalars(
+            select(Meeting)
+            .where(Meeting.co_id == co.id, Meeting.held_at >= now)
+            .order_by(Meeting.held_at)
+            .limit(3)
+        ).all()
+        recent = db.session.scalars(
+            select(Meeting)
+            .where(Meeting.co_id == co.id, Meeting.held_at < now)
+            .order_by(Meeting.held_at.desc())
+            .limit(3)
+        ).all()
+    return render_template(
+        "communities/home.html",
+        co=co,
+        internal=internal,
+        problems=problems,
+        by_state=by_state,
+        states=list(ProposalState),
+        unread=unread,
+        unread_total=sum(unread.values()),
+        upcoming=upcoming,
+        recent=recent,
+        member_count=service.member_count(co.id),
+    )
+
+
+@bp.route("/co/<int:co_id>/members", methods=["GET", "POST"])
+@login_required
+def members(co_id: int):
+    co = db.get_or_404(CommunityOrganisation, co_id)
+    require(current_user, "view_members", co)
+    form = AddMemberForm() if can(current_user, "manage_members", co) else None
+    link = None
+    if form is not None and form.validate_on_submit():
+        try:
+            user = accounts.create_person(
+                form.name.data,
+                email=form.email.data,
+                phone=form.phone.data,
+                gender=Gender(form.gender.data),
+                by=current_user,
+            )
+            service.add_member(co, user, MembershipRole(form.role.data), by=current_user)
+            token = accounts.invite(user, current_user, current_app.config["INVITATION_DAYS"])
+        except (accounts.AccountError, service.MembershipError) as error:
+            db.session.rollback()
+            form.phone.errors.append(str(error))
+        else:
+            db.session.commit()
+            link = url_for("auth.accept_invitation", token=token, _external=True)
+            flash(
+                _(
+                    "%(name)s is now a member. Send them the link below to set a password.",
+                    name=user.name,
+                ),
+                "success",
+            )
+            form = AddMemberForm(formdata=None)
+    return render_template(
+        "communities/members.html",
+        co=co,
+        members=service.current_members(co.id),
+        form=form,
+        link=link,
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/co/<int:co_id>/members/<int:membership_id>/leave", methods=["POST"])
+@login_required
+def end_membership(co_id: int, membership_id: int):
+    co = db.get_or_404(CommunityOrganisation, co_id)
+    require(current_user, "manage_members", co)
+    m = db.get_or_404(Membership, membership_id)
+    if m.co_id != co.id:
+        return redirect(url_for("communities.members", co_id=co.id))
+    if ActionForm().validate_on_submit():
+        try:
+            service.end_membership(m, by=current_user)
+        except service.MembershipError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(_("%(name)s is no longer a member.", name=m.user.name), "success")
+    return redirect(url_for("communities.members", co_id=co.id))
+
+
+@bp.route("/co/<int:co_id>/rules", methods=["GET", "POST"])
+@login_required
+def rules(co_id: int):
+    co = db.get_or_404(CommunityOrganisation, co_id)
+    require(current_user, "edit_rules", co)
+    form = VotingRulesForm(obj=co)
+    if form.validate_on_submit():
+        service.update_voting_rules(
+            co,
+            quorum=form.quorum_percent.data,
+            threshold=form.threshold_percent.data,
+            points=form.priority_points.data,
+            by=current_user,
+        )
+        db.session.commit()
+        flash(_("The voting rules are saved. They apply to votes opened from now on."), "success")
+        return redirect(url_for("communities.home", co_id=co.id))
+    return render_template("communities/rules.html", co=co, form=form)

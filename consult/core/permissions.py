@@ -1,0 +1,296 @@
+"""Who may do what to which object: the one place where access is decided.
+
+``can(user, action, obj)`` is used by views (403 when it says no), by templates (to show a
+button or not) and later by the API. Each rule is a small function registered for an object
+type and an action; an unregistered pair is refused, so forgetting a rule fails closed.
+"""
+
+from collections.abc import Callable
+
+from flask import abort
+from flask_login import AnonymousUserMixin
+
+from consult.auth.models import User
+from consult.communities.models import CommunityOrganisation, Membership, Municipality, Settlement
+from consult.core.enums import MembershipRole, ProposalState, UserRole
+from consult.meetings.models import Meeting
+from consult.negotiation.models import Message
+from consult.problems.models import PriorityRound, Problem
+from consult.proposals import workflow
+from consult.proposals.models import Proposal
+
+Rule = Callable[[User, object], bool]
+_RULES: dict[tuple[type | None, str], Rule] = {}
+
+
+def rule(kind: type | None, *actions: str):
+    def register(fn: Rule) -> Rule:
+        for action in actions:
+            _RULES[(kind, action)] = fn
+        return fn
+
+    return register
+
+
+def can(user, action: str, obj=None) -> bool:
+    """True when ``user`` may do ``action`` to ``obj`` (``obj=None`` for site-wide actions)."""
+    if user is None or isinstance(user, AnonymousUserMixin) or not user.is_authenticated:
+        return False
+    if not user.is_active:
+        return False
+    fn = _RULES.get((type(obj) if obj is not None else None, action))
+    return bool(fn and fn(user, obj))
+
+
+def require(user, action: str, obj=None) -> None:
+    """Abort with 403 unless ``can(user, action, obj)``."""
+    if not can(user, action, obj):
+        abort(403)
+
+
+# --- who someone is to a CO or a proposal -------------------------------------------------
+
+
+def membership(user: User, co_id: int) -> Membership | None:
+    return user.membership_in(co_id)
+
+
+def is_member(user: User, co_id: int) -> bool:
+    return membership(user, co_id) is not None
+
+
+def is_leader(user: User, co_id: int) -> bool:
+    m = membership(user, co_id)
+    return m is not None and m.role == MembershipRole.LEADER
+
+
+def is_officer_of(user: User, municipality_id: int) -> bool:
+    return user.role == UserRole.OFFICER and user.municipality_id == municipality_id
+
+
+def proposal_actor(user: User, proposal: Proposal) -> str | None:
+    """The workflow role ``user`` plays for ``proposal``: leader, officer, staff or None."""
+    if is_leader(user, proposal.co_id):
+        return workflow.LEADER
+    if is_officer_of(user, proposal.municipality_id):
+        return workflow.OFFICER
+    if user.is_staff:
+        return workflow.STAFF
+    return None
+
+
+# --- site-wide ------------------------------------------------------------------------------
+
+
+@rule(None, "view_dashboard", "view_all", "register_settlement", "invite")
+def _staff(user: User, _obj) -> bool:
+    return user.is_staff
+
+
+@rule(None, "manage_municipalities", "manage_users")
+def _admin(user: User, _obj) -> bool:
+    return user.is_admin
+
+
+# --- places and organisations -------------------------------------------------------------
+
+
+@rule(Municipality, "view")
+def _view_municipality(user: User, m: Municipality) -> bool:
+    return user.is_staff or is_officer_of(user, m.id)
+
+
+@rule(Municipality, "view_inbox", "view_summary")
+def _municipality_inbox(user: User, m: Municipality) -> bool:
+    return user.is_staff or is_officer_of(user, m.id)
+
+
+@rule(Settlement, "view")
+def _view_settlement(user: User, s: Settlement) -> bool:
+    return user.is_staff or is_officer_of(user, s.municipality_id)
+
+
+@rule(Settlement, "register_co")
+def _register_co(user: User, s: Settlement) -> bool:
+    return user.is_staff
+
+
+@rule(CommunityOrganisation, "view")
+def _view_co(user: User, co: CommunityOrganisation) -> bool:
+    # Officers see a CO's public page: name, settlement, problems, submitted proposals.
+    return user.is_staff or is_member(user, co.id) or is_officer_of(user, co.municipality_id)
+
+
+@rule(CommunityOrganisation, "view_internal", "view_members", "view_meetings", "view_summary")
+def _view_co_internal(user: User, co: CommunityOrganisation) -> bool:
+    return user.is_staff or is_member(user, co.id)
+
+
+@rule(CommunityOrganisation, "report_problem", "give_priorities")
+def _member_of_co(user: User, co: CommunityOrganisation) -> bool:
+    return is_member(user, co.id)
+
+
+@rule(
+    CommunityOrganisation,
+    "manage_members",
+    "log_meeting",
+    "draft_proposal",
+    "edit_rules",
+    "open_priority_round",
+)
+def _leader_of_co(user: User, co: CommunityOrganisation) -> bool:
+    return is_leader(user, co.id)
+
+
+@rule(CommunityOrganisation, "invite_leader")
+def _invite_leader(user: User, co: CommunityOrganisation) -> bool:
+    return user.is_staff
+
+
+# --- meetings and problems ----------------------------------------------------------------
+
+
+@rule(Meeting, "view")
+def _view_meeting(user: User, meeting: Meeting) -> bool:
+    return user.is_staff or is_member(user, meeting.co_id)
+
+
+@rule(Meeting, "edit", "record_tally")
+def _edit_meeting(user: User, meeting: Meeting) -> bool:
+    return is_leader(user, meeting.co_id)
+
+
+@rule(Problem, "view")
+def _view_problem(user: User, problem: Problem) -> bool:
+    return (
+        user.is_staff
+        or is_member(user, problem.co_id)
+        or is_officer_of(user, problem.organisation.municipality_id)
+    )
+
+
+@rule(Problem, "edit")
+def _edit_problem(user: User, problem: Problem) -> bool:
+    if is_leader(user, problem.co_id):
+        return True
+    # whoever reported it may correct it while nothing has been built on it yet
+    return (
+        problem.reported_by_id == user.id
+        and is_member(user, problem.co_id)
+        and problem.status.value == "open"
+    )
+
+
+@rule(PriorityRound, "view")
+def _view_round(user: User, rnd: PriorityRound) -> bool:
+    return user.is_staff or is_member(user, rnd.co_id)
+
+
+@rule(PriorityRound, "give_points")
+def _give_points(user: User, rnd: PriorityRound) -> bool:
+    return rnd.closed_at is None and is_member(user, rnd.co_id)
+
+
+@rule(PriorityRound, "close", "record_tally")
+def _manage_round(user: User, rnd: PriorityRound) -> bool:
+    return rnd.closed_at is None and is_leader(user, rnd.co_id)
+
+
+# --- proposals ----------------------------------------------------------------------------
+
+SEEN_BY_MUNICIPALITY = {
+    ProposalState.SUBMITTED,
+    ProposalState.UNDER_REVIEW,
+    ProposalState.NEGOTIATING,
+    ProposalState.AGREED,
+    ProposalState.IN_PROGRESS,
+    ProposalState.COMPLETED,
+    ProposalState.DECLINED,
+}
+
+
+@rule(Proposal, "view")
+def _view_proposal(user: User, p: Proposal) -> bool:
+    if user.is_staff or is_member(user, p.co_id):
+        return True
+    # Officers see what was submitted to them, including later withdrawn ones.
+    return is_officer_of(user, p.municipality_id) and p.submitted_at is not None
+
+
+@rule(Proposal, "view_thread")
+def _view_thread(user: User, p: Proposal) -> bool:
+    return _view_proposal(user, p) and p.submitted_at is not None
+
+
+@rule(Proposal, "view_audit")
+def _view_audit(user: User, p: Proposal) -> bool:
+    return user.is_staff or is_leader(user, p.co_id)
+
+
+@rule(Proposal, "edit")
+def _edit_proposal(user: User, p: Proposal) -> bool:
+    return p.state == ProposalState.DRAFT and is_leader(user, p.co_id)
+
+
+@rule(Proposal, "vote")
+def _vote(user: User, p: Proposal) -> bool:
+    return p.state == ProposalState.VOTING and is_member(user, p.co_id)
+
+
+@rule(Proposal, "record_tally")
+def _proposal_tally(user: User, p: Proposal) -> bool:
+    return p.state == ProposalState.VOTING and is_leader(user, p.co_id)
+
+
+@rule(Proposal, "write")
+def _write_in_thread(user: User, p: Proposal) -> bool:
+    """Post a comment: the CO's leader or the municipality's officer, while it is with them."""
+    if p.submitted_at is None or p.state == ProposalState.WITHDRAWN:
+        return False
+    return is_leader(user, p.co_id) or is_officer_of(user, p.municipality_id)
+
+
+@rule(Proposal, "record_progress")
+def _record_progress(user: User, p: Proposal) -> bool:
+    return p.state == ProposalState.IN_PROGRESS and (
+        user.is_staff or is_officer_of(user, p.municipality_id)
+    )
+
+
+@rule(Proposal, "comment_progress")
+def _comment_progress(user: User, p: Proposal) -> bool:
+    return p.state in (ProposalState.IN_PROGRESS, ProposalState.COMPLETED) and is_member(
+        user, p.co_id
+    )
+
+
+def _workflow_rule(action: str) -> Rule:
+    def check(user: User, p: Proposal) -> bool:
+        return workflow.is_allowed(p.state, action, proposal_actor(user, p))
+
+    return check
+
+
+for _t in workflow.TRANSITIONS:
+    _RULES[(Proposal, _t.action)] = _workflow_rule(_t.action)
+
+
+@rule(Message, "view")
+def _view_message(user: User, m: Message) -> bool:
+    return _view_thread(user, m.proposal)
+
+
+# --- people -------------------------------------------------------------------------------
+
+
+@rule(User, "view")
+def _view_user(user: User, other: User) -> bool:
+    if user.is_staff or user.id == other.id:
+        return True
+    return any(is_leader(user, m.co_id) for m in other.current_memberships())
+
+
+@rule(User, "manage")
+def _manage_user(user: User, other: User) -> bool:
+    return user.is_admin

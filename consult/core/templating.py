@@ -1,0 +1,39 @@
+"""What every template can use: policies, formatting filters, the reader's unread counts."""
+
+from flask import Flask, current_app
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from consult.core import formatting
+from consult.core.permissions import can
+
+
+class ActionForm(FlaskForm):
+    """A form with nothing but the CSRF token, for POST buttons (Vote, Close, Withdraw…)."""
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["money"] = formatting.money
+    app.jinja_env.filters["datetime"] = formatting.local_datetime
+    app.jinja_env.filters["date"] = formatting.local_date
+    app.jinja_env.filters["number"] = formatting.number
+    app.jinja_env.globals["percent"] = formatting.percent
+    app.jinja_env.globals["can"] = lambda action, obj=None: can(current_user, action, obj)
+    app.jinja_env.globals["ActionForm"] = ActionForm
+
+    @app.context_processor
+    def _common():
+        return {
+            "languages": current_app.config["LANGUAGES"],
+            "current_locale": str(get_locale()),
+            "unread_notifications": _unread_notifications,
+        }
+
+
+def _unread_notifications() -> int:
+    if not current_user.is_authenticated:
+        return 0
+    from consult.notifications.service import unread_count
+
+    return unread_count(current_user)

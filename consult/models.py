@@ -1,0 +1,47 @@
+"""Imports every feature's models so the metadata is complete (for Alembic and create_all)."""
+
+from consult.attachments.models import Attachment
+from consult.audit.models import AuditEvent
+from consult.auth.models import Invitation, User
+from consult.communities.models import CommunityOrganisation, Membership, Municipality, Settlement
+from consult.implementation.models import ImplementationUpdate
+from consult.meetings.models import Attendance, Meeting
+from consult.negotiation.models import Message, ThreadRead
+from consult.notifications.models import Notification, OutgoingMail
+from consult.problems.models import PriorityPoints, PriorityRound, PriorityTally, Problem
+from consult.proposals.models import (
+    Proposal,
+    ProposalVersion,
+    Vote,
+    VoteRound,
+    VoteTally,
+    proposal_problems,
+)
+
+__all__ = [
+    "Attachment",
+    "Attendance",
+    "AuditEvent",
+    "CommunityOrganisation",
+    "ImplementationUpdate",
+    "Invitation",
+    "Meeting",
+    "Membership",
+    "Message",
+    "Municipality",
+    "Notification",
+    "OutgoingMail",
+    "PriorityPoints",
+    "PriorityRound",
+    "PriorityTally",
+    "Problem",
+    "Proposal",
+    "ProposalVersion",
+    "Settlement",
+    "ThreadRead",
+    "User",
+    "Vote",
+    "VoteRound",
+    "VoteTally",
+    "proposal_problems",
+]

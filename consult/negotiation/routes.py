@@ -1,0 +1,8 @@
+from flask import abort
+
+from consult.negotiation import bp
+
+
+@bp.route("/municipalities/<int:municipality_id>/inbox")
+def inbox(municipality_id: int):
+    abort(404)

@@ -1,0 +1,112 @@
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consult.core.db import TimestampMixin, UTCDateTime, enum_column
+from consult.core.enums import ProblemCategory, ProblemStatus
+from consult.extensions import db
+
+
+class Problem(TimestampMixin, db.Model):
+    """A local problem recorded by a CO, often raised in a meeting."""
+
+    __tablename__ = "problems"
+    __table_args__ = (
+        CheckConstraint(
+            "households_affected IS NULL OR households_affected >= 0",
+            name="households_not_negative",
+        ),
+        CheckConstraint("latitude IS NULL OR latitude BETWEEN -90 AND 90", name="latitude_range"),
+        CheckConstraint(
+            "longitude IS NULL OR longitude BETWEEN -180 AND 180", name="longitude_range"
+        ),
+        Index("ix_problems_co_status", "co_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    co_id: Mapped[int] = mapped_column(ForeignKey("community_organisations.id"))
+    #: the meeting where the problem was raised, if any
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[ProblemCategory] = mapped_column(
+        enum_column(ProblemCategory, "problem_category")
+    )
+    location: Mapped[str | None] = mapped_column(String(200))
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    households_affected: Mapped[int | None]
+    status: Mapped[ProblemStatus] = mapped_column(
+        enum_column(ProblemStatus, "problem_status"), default=ProblemStatus.OPEN
+    )
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped["CommunityOrganisation"] = relationship()  # noqa: F821
+    meeting: Mapped["Meeting | None"] = relationship()  # noqa: F821
+    reported_by: Mapped["User | None"] = relationship()  # noqa: F821
+
+
+class PriorityRound(TimestampMixin, db.Model):
+    """A CO ranks its open problems: members spread points, meetings add show-of-hands counts."""
+
+    __tablename__ = "priority_rounds"
+    __table_args__ = (
+        CheckConstraint("points_per_member > 0", name="points_positive"),
+        CheckConstraint("max_per_problem > 0", name="max_per_problem_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    co_id: Mapped[int] = mapped_column(ForeignKey("community_organisations.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    points_per_member: Mapped[int] = mapped_column(default=3)
+    max_per_problem: Mapped[int] = mapped_column(default=3)
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: member count when the round closed, the denominator of turnout
+    members_at_close: Mapped[int | None]
+
+    organisation: Mapped["CommunityOrganisation"] = relationship()  # noqa: F821
+    points: Mapped[list["PriorityPoints"]] = relationship(back_populates="round")
+    tallies: Mapped[list["PriorityTally"]] = relationship(back_populates="round")
+
+
+class PriorityPoints(db.Model):
+    """The points one member gave one problem in a round."""
+
+    __tablename__ = "priority_points"
+    __table_args__ = (
+        UniqueConstraint("round_id", "membership_id", "problem_id"),
+        CheckConstraint("points > 0", name="points_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("priority_rounds.id"), index=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id"), index=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"), index=True)
+    points: Mapped[int]
+
+    round: Mapped[PriorityRound] = relationship(back_populates="points")
+
+
+class PriorityTally(TimestampMixin, db.Model):
+    """Show-of-hands counts for one problem at a meeting, by gender."""
+
+    __tablename__ = "priority_tallies"
+    __table_args__ = (
+        UniqueConstraint("round_id", "meeting_id", "problem_id"),
+        CheckConstraint("women >= 0 AND men >= 0 AND other >= 0", name="counts_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("priority_rounds.id"), index=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"))
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problems.id"))
+    women: Mapped[int] = mapped_column(default=0)
+    men: Mapped[int] = mapped_column(default=0)
+    other: Mapped[int] = mapped_column(default=0)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    round: Mapped[PriorityRound] = relationship(back_populates="tallies")

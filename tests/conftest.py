@@ -1,0 +1,148 @@
+"""Fixtures: an app on the test database (SQLite by default, PostgreSQL when
+TEST_DATABASE_URL says so), a client, a CLI runner, a login helper and model factories.
+
+Each run gets its own clean database (a temporary SQLite file, or a fresh PostgreSQL schema
+dropped at the end); each test starts with empty tables.
+"""
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from consult import create_app
+from consult.extensions import db
+from tests import factories
+
+SQLITE = "sqlite"
+
+
+def _database_url(tmp_path_factory) -> tuple[str, str | None]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        path = tmp_path_factory.mktemp("db") / "test.sqlite"
+        return f"sqlite:///{path}", None
+    from consult.config import normalise_database_url
+
+    url = normalise_database_url(url)
+    if not url.startswith("postgresql"):
+        return url, None
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as error:  # noqa: BLE001 - any failure means "no PostgreSQL here"
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL at TEST_DATABASE_URL is unreachable: {error}")
+    finally:
+        admin.dispose()
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}", schema
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory):
+    url, schema = _database_url(tmp_path_factory)
+    yield url
+    if schema:
+        base = url.split("?")[0]
+        admin = create_engine(base)
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_test_app(database: str, tmp_path: Path, **overrides):
+    config = {
+        "TESTING": True,
+        "CONSULT_ENV": "testing",
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": "localhost",
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def _schema_app(database, tmp_path_factory):
+    """Creates the schema once per run (from the models; the migration has its own test)."""
+    app = make_test_app(database, tmp_path_factory.mktemp("app"))
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(_schema_app, tmp_path):
+    app = _schema_app
+    app.config["UPLOAD_FOLDER"] = str(tmp_path / "uploads")
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+
+
+def _empty_tables():
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as conn:
+        if db.engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(t.delete())
+
+
+@pytest.fixture
+def csrf_app(database, tmp_path, app):
+    """A second app on the same database with CSRF protection on, as in production."""
+    strict = make_test_app(database, tmp_path, WTF_CSRF_ENABLED=True)
+    yield strict
+    with strict.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def login(client):
+    """``login(user)`` logs the test client in as ``user`` (without typing a password)."""
+
+    def _login(user, c=None):
+        c = c or client
+        with c.session_transaction() as session:
+            session["_user_id"] = str(user.id)
+            session["_fresh"] = True
+        return c
+
+    return _login
+
+
+@pytest.fixture
+def make():
+    """Model factories: ``make.user()``, ``make.co()``, ``make.member(co)``…"""
+    return factories
+
+
+@pytest.fixture
+def world(app):
+    """A small programme: two municipalities, a CO in each, a leader, members and officers."""
+    return factories.world()
