@@ -150,6 +150,7 @@ def _register_blueprints(app: Flask) -> None:
     from consult.communities import bp as communities_bp
     from consult.main import bp as main_bp
     from consult.meetings import bp as meetings_bp
+    from consult.monitoring import bp as monitoring_bp
     from consult.negotiation import bp as negotiation_bp
     from consult.notifications import bp as notifications_bp
     from consult.problems import bp as problems_bp
@@ -165,6 +166,7 @@ def _register_blueprints(app: Flask) -> None:
         negotiation_bp,
         attachments_bp,
         notifications_bp,
+        monitoring_bp,
     ):
         app.register_blueprint(bp)
 

@@ -1,0 +1,1 @@
+from consult.monitoring import bp  # noqa: F401

@@ -1,0 +1,12 @@
+"""Small helpers for route tests."""
+
+import re
+
+_TOKEN = re.compile(rb'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def csrf_token(html: bytes) -> str:
+    """The CSRF token of the first form in ``html`` (for tests that run with CSRF on)."""
+    match = _TOKEN.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1).decode()
