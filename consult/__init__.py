@@ -153,6 +153,7 @@ def _register_blueprints(app: Flask) -> None:
     from consult.monitoring import bp as monitoring_bp
     from consult.negotiation import bp as negotiation_bp
     from consult.notifications import bp as notifications_bp
+    from consult.priorities import bp as priorities_bp
     from consult.problems import bp as problems_bp
     from consult.proposals import bp as proposals_bp
 
@@ -167,6 +168,7 @@ def _register_blueprints(app: Flask) -> None:
         attachments_bp,
         notifications_bp,
         monitoring_bp,
+        priorities_bp,
     ):
         app.register_blueprint(bp)
 

@@ -1,0 +1,1 @@
+from consult.priorities import bp  # noqa: F401
