@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from werkzeug.security import generate_password_hash
 
 from consult.auth.models import User
+from consult.auth.service import normalise_phone
 from consult.communities.models import CommunityOrganisation, Membership, Municipality, Settlement
 from consult.core.db import utcnow
 from consult.core.enums import (
@@ -83,7 +84,7 @@ def user(**kw) -> User:
     password = kw.pop("password", PASSWORD)
     u = User(
         name=kw.pop("name", f"Person {n}"),
-        phone=kw.pop("phone", f"+8551200{n:04d}"),
+        phone=normalise_phone(kw.pop("phone", f"+8551200{n:04d}")),
         email=kw.pop("email", None),
         role=kw.pop("role", UserRole.RESIDENT),
         gender=kw.pop("gender", Gender.WOMAN if n % 2 else Gender.MAN),

@@ -1,6 +1,14 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from wtforms.validators import Email as EmailValidator
 
@@ -74,7 +82,10 @@ class InviteForm(PersonFields, FlaskForm):
 
     role = SelectField(
         _l("Role"),
-        choices=[(r.value, r.label) for r in (UserRole.OFFICER, UserRole.RESIDENT, UserRole.STAFF)],
+        choices=[
+            SelectChoice(r.value, r.label)
+            for r in (UserRole.OFFICER, UserRole.RESIDENT, UserRole.STAFF)
+        ],
         default=UserRole.OFFICER.value,
     )
     municipality_id = SelectField(_l("Municipality (for officers)"), coerce=int, choices=[])

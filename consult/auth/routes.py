@@ -4,6 +4,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from consult.auth import bp, service
 from consult.auth.forms import InviteForm, LoginForm, SetPasswordForm
@@ -76,12 +77,12 @@ def invite():
     """Staff invite a municipal officer, a CO leader or a colleague."""
     require(current_user, "invite")
     form = InviteForm()
-    form.municipality_id.choices = [(0, "—")] + [
-        (m.id, f"{m.name} ({m.country})")
+    form.municipality_id.choices = [SelectChoice(0, "—")] + [
+        SelectChoice(m.id, f"{m.name} ({m.country})")
         for m in db.session.scalars(select(Municipality).order_by(Municipality.name))
     ]
-    form.co_id.choices = [(0, "—")] + [
-        (co.id, co.name)
+    form.co_id.choices = [SelectChoice(0, "—")] + [
+        SelectChoice(co.id, co.name)
         for co in db.session.scalars(
             select(CommunityOrganisation).order_by(CommunityOrganisation.name)
         )

@@ -3,6 +3,7 @@
 import enum
 
 from flask_babel import lazy_gettext as _l
+from wtforms import SelectChoice
 
 
 class LabelledEnum(str, enum.Enum):  # noqa: UP042 - StrEnum would not take a label
@@ -18,8 +19,9 @@ class LabelledEnum(str, enum.Enum):  # noqa: UP042 - StrEnum would not take a la
         return self.value
 
     @classmethod
-    def choices(cls) -> list[tuple[str, object]]:
-        return [(m.value, m.label) for m in cls]
+    def choices(cls) -> list[SelectChoice]:
+        """Options for a WTForms ``SelectField`` (WTForms 3.3 wants ``SelectChoice``)."""
+        return [SelectChoice(m.value, m.label) for m in cls]
 
 
 class UserRole(LabelledEnum):
