@@ -81,9 +81,13 @@ def _finish_config(app: Flask) -> None:
             app.config[key] = not development
     if not app.config.get("UPLOAD_FOLDER"):
         app.config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
+    # Copies, never the class defaults: several apps (tests) must not share one dict.
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
-        options.setdefault("connect_args", {}).setdefault("timeout", 30)
+        options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
+    else:
+        options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _under_command_line() -> bool:
@@ -122,10 +126,12 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 
 
 def _select_locale():
-    from flask import request, session
+    from flask import has_request_context, request, session
     from flask_login import current_user
 
     languages = list(_app_languages())
+    if not has_request_context():  # command line: English
+        return "en"
     if current_user and getattr(current_user, "is_authenticated", False):
         if current_user.language in languages:
             return current_user.language

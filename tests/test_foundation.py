@@ -1,0 +1,145 @@
+"""Configuration, health check, migrations and the command line."""
+
+import os
+import uuid
+
+import pytest
+from flask_migrate import check as migrate_check
+from flask_migrate import upgrade as migrate_upgrade
+from sqlalchemy import create_engine, inspect, text
+
+from consult import create_app
+from consult.extensions import db
+from tests.conftest import make_test_app
+
+
+def test_healthz_reports_a_database_that_is_down(tmp_path):
+    app = create_app(
+        {
+            "CONSULT_ENV": "testing",
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/missing/dir/db.sqlite",
+        }
+    )
+    r = app.test_client().get("/healthz")
+    assert r.status_code == 503
+    assert r.get_json()["status"] == "error"
+    assert r.get_json()["database"] == "unreachable"
+
+
+def test_production_requires_a_secret_key(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY is not set"):
+        create_app(
+            {
+                "CONSULT_ENV": "production",
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/db.sqlite",
+            }
+        )
+
+
+def test_production_cookies_are_secure(tmp_path):
+    app = create_app(
+        {
+            "CONSULT_ENV": "production",
+            "SECRET_KEY": "s" * 32,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/db.sqlite",
+        }
+    )
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_development_gets_a_stable_key_and_plain_cookies(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    config = {
+        "CONSULT_ENV": "development",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/db.sqlite",
+    }
+    first = create_app(config)
+    assert first.config["SESSION_COOKIE_SECURE"] is False
+    assert first.config["SECRET_KEY"] == create_app(config).config["SECRET_KEY"]
+
+
+def test_database_url_spellings_use_psycopg3():
+    from consult.config import normalise_database_url
+
+    assert normalise_database_url("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert normalise_database_url("postgresql://u@h/d") == "postgresql+psycopg://u@h/d"
+    assert normalise_database_url("sqlite:///x") == "sqlite:///x"
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite-only pragmas")
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+
+
+@pytest.fixture
+def empty_database(database, tmp_path):
+    """A database with nothing in it, of the same kind as the test database."""
+    if database.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path}/fresh.sqlite"
+        return
+    base = database.split("?")[0]
+    schema = f"mig_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{base}?options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def test_migrations_create_every_table_without_drift(empty_database, tmp_path):
+    app = make_test_app(empty_database, tmp_path)
+    with app.app_context():
+        migrate_upgrade()
+        tables = set(inspect(db.engine).get_table_names())
+        assert set(db.metadata.tables) <= tables
+        migrate_check()  # raises (exits) when the models and the migrations disagree
+        db.engine.dispose()
+
+
+def test_cli_creates_a_user(runner):
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--name",
+            "Admin",
+            "--email",
+            "admin@example.org",
+            "--role",
+            "admin",
+            "--password",
+            "a long password",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created admin Admin" in result.output
+    result = runner.invoke(
+        args=[
+            "create-user",
+            "--name",
+            "Again",
+            "--email",
+            "ADMIN@example.org",
+            "--password",
+            "a long password",
+        ]
+    )
+    assert result.exit_code != 0
+    assert "already uses this e-mail" in result.output
+
+
+def test_console_script_is_installed():
+    import shutil
+
+    assert shutil.which("consult") or os.path.exists(
+        os.path.join(os.path.dirname(os.sys.executable), "consult")
+    )
