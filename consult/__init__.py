@@ -150,33 +150,27 @@ def _app_languages():
     return current_app.config["LANGUAGES"].keys()
 
 
-def _register_blueprints(app: Flask) -> None:
-    from consult.attachments import bp as attachments_bp
-    from consult.auth import bp as auth_bp
-    from consult.communities import bp as communities_bp
-    from consult.main import bp as main_bp
-    from consult.meetings import bp as meetings_bp
-    from consult.monitoring import bp as monitoring_bp
-    from consult.negotiation import bp as negotiation_bp
-    from consult.notifications import bp as notifications_bp
-    from consult.priorities import bp as priorities_bp
-    from consult.problems import bp as problems_bp
-    from consult.proposals import bp as proposals_bp
+FEATURES = (
+    "main",
+    "auth",
+    "communities",
+    "meetings",
+    "problems",
+    "priorities",
+    "proposals",
+    "negotiation",
+    "attachments",
+    "notifications",
+    "monitoring",
+)
 
-    for bp in (
-        main_bp,
-        auth_bp,
-        communities_bp,
-        meetings_bp,
-        problems_bp,
-        proposals_bp,
-        negotiation_bp,
-        attachments_bp,
-        notifications_bp,
-        monitoring_bp,
-        priorities_bp,
-    ):
-        app.register_blueprint(bp)
+
+def _register_blueprints(app: Flask) -> None:
+    import importlib
+
+    for name in FEATURES:
+        importlib.import_module(f"consult.{name}.routes")  # attaches the views to bp
+        app.register_blueprint(importlib.import_module(f"consult.{name}").bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

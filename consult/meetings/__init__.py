@@ -1,5 +1,5 @@
 from flask import Blueprint
 
+# Routes attach themselves when create_app imports consult.meetings.routes; importing this
+# package (e.g. for its models) does not load any view, so there are no import cycles.
 bp = Blueprint("meetings", __name__)
-
-from consult.meetings import routes  # noqa: E402, F401  (routes attach themselves to bp)

@@ -1,5 +1,5 @@
 from flask import Blueprint
 
+# Routes attach themselves when create_app imports consult.monitoring.routes; importing this
+# package (e.g. for its models) does not load any view, so there are no import cycles.
 bp = Blueprint("monitoring", __name__)
-
-from consult.monitoring import routes  # noqa: E402, F401  (routes attach themselves to bp)

@@ -1,0 +1,48 @@
+"""The demo programme: every workflow state, consistent counts, working logins."""
+
+from sqlalchemy import func, select
+
+from consult import demo
+from consult.core.enums import ProposalState, VoteChoice
+from consult.extensions import db
+from consult.proposals.models import Proposal, Vote, VoteRound
+
+
+def test_seed_demo_covers_every_state_and_is_idempotent(runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "Demo data created." in result.output
+    for _, login in demo.LOGINS:
+        assert login in result.output
+    states = set(db.session.scalars(select(Proposal.state)))
+    assert states == set(ProposalState)
+    again = runner.invoke(args=["seed-demo"])
+    assert "already present" in again.output
+    assert db.session.scalar(select(func.count(Proposal.id))) == 12
+
+
+def test_demo_vote_totals_equal_the_votes(runner):
+    runner.invoke(args=["seed-demo"])
+    for rnd in db.session.scalars(select(VoteRound)):
+        counted = {
+            choice: db.session.scalar(
+                select(func.count(Vote.id)).where(Vote.round_id == rnd.id, Vote.choice == choice)
+            )
+            for choice in VoteChoice
+        }
+        assert (rnd.yes_count, rnd.no_count, rnd.abstain_count) == (
+            counted[VoteChoice.YES],
+            counted[VoteChoice.NO],
+            counted[VoteChoice.ABSTAIN],
+        )
+
+
+def test_demo_logins_work(runner, client, app):
+    runner.invoke(args=["seed-demo"])
+    password = app.config["DEMO_PASSWORD"]
+    for _, login in demo.LOGINS:
+        c = app.test_client()
+        r = c.post("/login", data={"login": login, "password": password})
+        assert r.status_code == 302, login
+        home = c.get(r.headers["Location"], follow_redirects=True)
+        assert home.status_code == 200, login
