@@ -6,14 +6,15 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import format_currency, format_date, format_datetime, format_decimal
 
+WHOLE_UNIT_CURRENCIES = {"KHR", "LAK", "VND", "IDR", "MMK", "UGX", "KES"}
+
 
 def money(amount: Decimal | None, currency: str) -> str:
     if amount is None:
         return "—"
-    # Riel and similar currencies are not written with cents.
-    digits = 0 if currency in {"KHR", "VND", "IDR", "LAK", "MMK", "UGX", "KES"} else None
-    if digits == 0:
-        return format_currency(amount, currency, format="¤#,##0", currency_digits=False)
+    # Riel, kip and similar currencies are written without cents: "15,000,000 KHR".
+    if currency in WHOLE_UNIT_CURRENCIES:
+        return f"{format_decimal(amount, format='#,##0')}\u00a0{currency}"
     return format_currency(amount, currency)
 
 
