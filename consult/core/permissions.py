@@ -197,6 +197,15 @@ def _manage_round(user: User, rnd: PriorityRound) -> bool:
     return rnd.closed_at is None and is_leader(user, rnd.co_id)
 
 
+@rule(PriorityRound, "view_standings")
+def _view_standings(user: User, rnd: PriorityRound) -> bool:
+    """The running ranking is for leaders (and staff) while the round is open, so it does
+    not steer members' points; once closed, every member sees the result."""
+    if user.is_staff or is_leader(user, rnd.co_id):
+        return True
+    return rnd.closed_at is not None and is_member(user, rnd.co_id)
+
+
 # --- proposals ----------------------------------------------------------------------------
 
 SEEN_BY_MUNICIPALITY = {

@@ -1,0 +1,527 @@
+"""Priority rounds: a CO ranks its open problems by dot voting and show of hands.
+
+Counting rules (also written on the round's page):
+
+- each member spreads at most ``points_per_member`` points over the round's problems, at most
+  ``max_per_problem`` on one; a new ballot replaces the member's previous one;
+- the leader may record a meeting's show of hands per problem, by gender, for people at the
+  meeting who did not give points online; **each raised hand counts as one point**;
+- a problem's score is its points plus its hands; equal scores share a rank (1, 2, 2, 4) and
+  are listed oldest problem first.
+
+Turnout is members who gave points over members (current while open, ``members_at_close``
+after). Participants by gender add, for each meeting, the largest show of hands any one problem
+got from that gender: people may raise a hand for several problems, so that maximum is the
+surest head-count of who took part.
+
+Services check the rule, change state, write the audit event and flush; the view commits.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, distinct, func, literal, select, update
+from sqlalchemy.exc import IntegrityError
+
+from consult.audit.models import AuditEvent
+from consult.audit.service import record
+from consult.auth.models import User
+from consult.communities.models import CommunityOrganisation, Membership
+from consult.communities.service import member_count
+from consult.core.db import utcnow
+from consult.core.enums import Gender, ProblemStatus
+from consult.extensions import db
+from consult.meetings.models import Meeting
+from consult.problems.models import PriorityPoints, PriorityRound, PriorityTally, Problem
+
+GENDERS = (Gender.WOMAN, Gender.MAN, Gender.OTHER)
+
+
+class PriorityError(ValueError):
+    """A readable reason a priority round action was refused."""
+
+
+# --- locking --------------------------------------------------------------------------------
+
+
+def _lock_row(model, row_id: int, *conditions) -> bool:
+    """Take the write lock that makes the next reads and writes exact; False if no row matched.
+
+    A write that changes nothing (``SET id = id``) is enough: on PostgreSQL it holds the row's
+    lock until commit, so a concurrent writer of the same row waits and then re-checks
+    ``conditions`` against the committed row; on SQLite it is the transaction's first write,
+    which takes the database's single write lock (waiting for the busy timeout) and keeps it
+    until commit. Either way nobody else can change what we read next before we commit.
+    """
+    result = db.session.execute(
+        update(model)
+        .where(model.id == row_id, *conditions)
+        .values(id=model.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+# --- reading a round --------------------------------------------------------------------------
+
+
+def open_problems(co: CommunityOrganisation) -> list[Problem]:
+    return list(
+        db.session.scalars(
+            select(Problem)
+            .where(Problem.co_id == co.id, Problem.status == ProblemStatus.OPEN)
+            .order_by(Problem.id)
+        )
+    )
+
+
+def current_round(co_id: int) -> PriorityRound | None:
+    """The CO's open round, if any."""
+    return db.session.scalars(
+        select(PriorityRound)
+        .where(PriorityRound.co_id == co_id, PriorityRound.closed_at.is_(None))
+        .order_by(PriorityRound.id.desc())
+        .limit(1)
+    ).first()
+
+
+def latest_closed_round(co_id: int) -> PriorityRound | None:
+    return db.session.scalars(
+        select(PriorityRound)
+        .where(PriorityRound.co_id == co_id, PriorityRound.closed_at.is_not(None))
+        .order_by(PriorityRound.closed_at.desc(), PriorityRound.id.desc())
+        .limit(1)
+    ).first()
+
+
+def rounds_of(co_id: int) -> list[PriorityRound]:
+    """The CO's rounds, the open one first, then the most recent."""
+    return list(
+        db.session.scalars(
+            select(PriorityRound)
+            .where(PriorityRound.co_id == co_id)
+            .order_by(PriorityRound.closed_at.is_not(None), PriorityRound.id.desc())
+        )
+    )
+
+
+def round_problem_ids(rnd: PriorityRound) -> list[int]:
+    """The problems the round is about: the CO's open problems when it was opened.
+
+    The list is kept in the round's (append-only) opening audit event, so a problem that is
+    solved or recorded later does not change what members vote on.
+    """
+    detail = db.session.scalar(
+        select(AuditEvent.detail).where(
+            AuditEvent.object_type == "PriorityRound",
+            AuditEvent.object_id == rnd.id,
+            AuditEvent.action == "priority_round.opened",
+        )
+    )
+    if detail and "problem_ids" in detail:
+        return [int(i) for i in detail["problem_ids"]]
+    # a round made without the service (imported data): the CO's problems open now
+    return [p.id for p in open_problems(rnd.organisation)]
+
+
+def round_problems(rnd: PriorityRound) -> list[Problem]:
+    ids = round_problem_ids(rnd)
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Problem).where(Problem.id.in_(ids)).order_by(Problem.id)))
+
+
+def is_accepting(rnd: PriorityRound, now: datetime | None = None) -> bool:
+    """True while members may still give points: not closed and before its closing time."""
+    now = now or utcnow()
+    return rnd.closed_at is None and (rnd.closes_at is None or now < rnd.closes_at)
+
+
+def ballot_of(rnd: PriorityRound, membership: Membership) -> dict[int, int]:
+    """The member's current distribution ``{problem_id: points}`` (empty if none)."""
+    return dict(
+        db.session.execute(
+            select(PriorityPoints.problem_id, PriorityPoints.points).where(
+                PriorityPoints.round_id == rnd.id,
+                PriorityPoints.membership_id == membership.id,
+            )
+        ).all()
+    )
+
+
+def tally_of(rnd: PriorityRound, meeting_id: int) -> dict[int, dict[str, int]]:
+    """The recorded show of hands of one meeting: ``{problem_id: {women, men, other}}``."""
+    rows = db.session.scalars(
+        select(PriorityTally).where(
+            PriorityTally.round_id == rnd.id, PriorityTally.meeting_id == meeting_id
+        )
+    )
+    return {t.problem_id: {"women": t.women, "men": t.men, "other": t.other} for t in rows}
+
+
+def tallied_meetings(rnd: PriorityRound) -> list[Meeting]:
+    return list(
+        db.session.scalars(
+            select(Meeting)
+            .where(
+                Meeting.id.in_(
+                    select(PriorityTally.meeting_id).where(PriorityTally.round_id == rnd.id)
+                )
+            )
+            .order_by(Meeting.held_at)
+        )
+    )
+
+
+# --- opening --------------------------------------------------------------------------------
+
+
+def open_round(
+    co: CommunityOrganisation,
+    *,
+    by: User,
+    title: str,
+    points_per_member: int | None = None,
+    max_per_problem: int | None = None,
+    closes_at: datetime | None = None,
+) -> PriorityRound:
+    """Open a round over the CO's open problems. One open round per CO at a time."""
+    points = co.priority_points if points_per_member is None else points_per_member
+    most = points if max_per_problem is None else max_per_problem
+    if points < 1:
+        raise PriorityError(_l("Each member needs at least one point to give."))
+    if not 1 <= most <= points:
+        raise PriorityError(
+            _l("The most points on one problem must be between 1 and %(n)d.", n=points)
+        )
+    if closes_at is not None and closes_at <= utcnow():
+        raise PriorityError(_l("The closing time must be in the future."))
+    # Lock the CO so two leaders opening at the same instant cannot both see "no open round".
+    _lock_row(CommunityOrganisation, co.id)
+    if current_round(co.id) is not None:
+        raise PriorityError(_l("A priority round is already open. Close it first."))
+    problems = open_problems(co)
+    if not problems:
+        raise PriorityError(
+            _l("There is no open problem to rank. Record the community's problems first.")
+        )
+    rnd = PriorityRound(
+        organisation=co,
+        title=title.strip(),
+        points_per_member=points,
+        max_per_problem=most,
+        opened_by_id=by.id,
+        closes_at=closes_at,
+    )
+    db.session.add(rnd)
+    db.session.flush()
+    record(
+        "priority_round.opened",
+        rnd,
+        by,
+        co_id=co.id,
+        title=rnd.title,
+        points_per_member=points,
+        max_per_problem=most,
+        closes_at=closes_at,
+        problem_ids=[p.id for p in problems],
+    )
+    return rnd
+
+
+# --- ballots --------------------------------------------------------------------------------
+
+
+def check_ballot(rnd: PriorityRound, points: dict[int, int]) -> dict[int, int]:
+    """The ballot without zero entries, or :class:`PriorityError` saying what is wrong."""
+    allowed = set(round_problem_ids(rnd))
+    given: dict[int, int] = {}
+    for problem_id, n in points.items():
+        n = int(n or 0)
+        if n < 0:
+            raise PriorityError(_l("Points cannot be negative."))
+        if n == 0:
+            continue
+        if problem_id not in allowed:
+            raise PriorityError(_l("Points can only go to the problems of this round."))
+        if n > rnd.max_per_problem:
+            raise PriorityError(_l("At most %(n)d points on one problem.", n=rnd.max_per_problem))
+        given[int(problem_id)] = n
+    total = sum(given.values())
+    if total > rnd.points_per_member:
+        raise PriorityError(
+            _l(
+                "You gave %(total)d points; you have %(n)d to give.",
+                total=total,
+                n=rnd.points_per_member,
+            )
+        )
+    return given
+
+
+def give_points(
+    rnd: PriorityRound, membership: Membership, points: dict[int, int]
+) -> dict[int, int]:
+    """Replace ``membership``'s distribution in ``rnd`` with ``points`` ({problem_id: points}).
+
+    All zeros withdraws the ballot. Returns the distribution kept (without zeros).
+
+    Exactness: the round row is write-locked first (``_lock_row``; the lock also re-checks that
+    the round is still open, so a ballot and the close cannot cross). On PostgreSQL, two
+    submissions by the same member (or by anyone, in the same round) therefore run one after
+    the other; the second one's DELETE, a new statement under READ COMMITTED, sees and removes
+    the first one's committed rows before inserting its own. On SQLite the lock is the
+    database's single write lock, taken before anything is read here. So the member ends with
+    exactly one of the two distributions, never a mix. The delete and inserts run inside a
+    savepoint: if an insert still fails, the unique constraint (round, membership, problem)
+    has refused a duplicate, the savepoint restores the previous ballot and the member is asked
+    to try again; nothing is checked-then-inserted.
+    """
+    if membership.co_id != rnd.co_id or membership.left_on is not None:
+        raise PriorityError(_l("Only current members of this CO can give points."))
+    given = check_ballot(rnd, points)
+    if not _lock_row(PriorityRound, rnd.id, PriorityRound.closed_at.is_(None)):
+        raise PriorityError(_l("This round is closed; points can no longer be given."))
+    if not is_accepting(rnd):
+        raise PriorityError(_l("The time to give points is over."))
+    before = ballot_of(rnd, membership)
+    try:
+        with db.session.begin_nested():
+            db.session.execute(
+                delete(PriorityPoints)
+                .where(
+                    PriorityPoints.round_id == rnd.id,
+                    PriorityPoints.membership_id == membership.id,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            db.session.add_all(
+                PriorityPoints(
+                    round_id=rnd.id, membership_id=membership.id, problem_id=pid, points=n
+                )
+                for pid, n in given.items()
+            )
+    except IntegrityError as error:
+        raise PriorityError(
+            _l("Your points were sent twice at the same moment. Please send them again.")
+        ) from error
+    if before or given:
+        record(
+            "priority_round.ballot_changed" if before else "priority_round.ballot_given",
+            rnd,
+            membership.user,
+            co_id=rnd.co_id,
+            membership_id=membership.id,
+            before={str(k): v for k, v in before.items()},
+            points={str(k): v for k, v in given.items()},
+        )
+    db.session.expire(rnd, ["points"])
+    return given
+
+
+# --- show of hands --------------------------------------------------------------------------
+
+
+def record_tally(
+    rnd: PriorityRound, meeting: Meeting, counts: dict[int, dict[str, int]], by: User
+) -> None:
+    """Record (or replace) ``meeting``'s show of hands for the round.
+
+    ``counts`` maps problem id to ``{"women": n, "men": n, "other": n}``; problems left out
+    or all zero get no row. A meeting's earlier tally for this round is replaced as a whole.
+    """
+    if meeting.co_id != rnd.co_id:
+        raise PriorityError(_l("The meeting must be one of this CO's meetings."))
+    allowed = set(round_problem_ids(rnd))
+    rows: dict[int, dict[str, int]] = {}
+    for problem_id, c in counts.items():
+        c = {k: int(c.get(k) or 0) for k in ("women", "men", "other")}
+        if any(v < 0 for v in c.values()):
+            raise PriorityError(_l("Counts cannot be negative."))
+        if not any(c.values()):
+            continue
+        if problem_id not in allowed:
+            raise PriorityError(_l("Hands can only be counted for the problems of this round."))
+        rows[int(problem_id)] = c
+    if not _lock_row(PriorityRound, rnd.id, PriorityRound.closed_at.is_(None)):
+        raise PriorityError(_l("This round is closed; no more counts can be added."))
+    before = tally_of(rnd, meeting.id)
+    with db.session.begin_nested():
+        db.session.execute(
+            delete(PriorityTally)
+            .where(PriorityTally.round_id == rnd.id, PriorityTally.meeting_id == meeting.id)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.add_all(
+            PriorityTally(
+                round_id=rnd.id, meeting_id=meeting.id, problem_id=pid, recorded_by_id=by.id, **c
+            )
+            for pid, c in rows.items()
+        )
+    record(
+        "priority_round.tally_changed" if before else "priority_round.tally_recorded",
+        rnd,
+        by,
+        co_id=rnd.co_id,
+        meeting_id=meeting.id,
+        before={str(k): v for k, v in before.items()},
+        counts={str(k): v for k, v in rows.items()},
+    )
+    db.session.expire(rnd, ["tallies"])
+
+
+# --- closing --------------------------------------------------------------------------------
+
+
+def close_round(rnd: PriorityRound, *, by: User) -> None:
+    """Close the round: fix ``closed_at`` and the member count that turnout is measured on."""
+    if not _lock_row(PriorityRound, rnd.id, PriorityRound.closed_at.is_(None)):
+        raise PriorityError(_l("This round is already closed."))
+    rnd.closed_at = utcnow()
+    rnd.members_at_close = member_count(rnd.co_id)
+    db.session.flush()
+    result = standings(rnd)
+    record(
+        "priority_round.closed",
+        rnd,
+        by,
+        co_id=rnd.co_id,
+        members_at_close=rnd.members_at_close,
+        ranking=[[s.problem_id, s.rank, s.total] for s in result],
+    )
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Standing:
+    rank: int
+    problem_id: int
+    title: str
+    points: int  # from members online
+    voters: int  # members who gave it points
+    hands: int  # raised at meetings
+    total: int  # points + hands
+
+
+def standings(rnd: PriorityRound) -> list[Standing]:
+    """The ranked problems of the round, counted by the database.
+
+    Score = points + hands; equal scores share a rank (competition ranking 1, 2, 2, 4) and
+    are listed by problem id, so the order is the same every time.
+    """
+    ids = round_problem_ids(rnd)
+    if not ids:
+        return []
+    pts = (
+        select(
+            PriorityPoints.problem_id.label("problem_id"),
+            func.sum(PriorityPoints.points).label("points"),
+            func.count(distinct(PriorityPoints.membership_id)).label("voters"),
+        )
+        .where(PriorityPoints.round_id == rnd.id)
+        .group_by(PriorityPoints.problem_id)
+        .subquery()
+    )
+    hands = (
+        select(
+            PriorityTally.problem_id.label("problem_id"),
+            func.sum(PriorityTally.women + PriorityTally.men + PriorityTally.other).label("hands"),
+        )
+        .where(PriorityTally.round_id == rnd.id)
+        .group_by(PriorityTally.problem_id)
+        .subquery()
+    )
+    points_col = func.coalesce(pts.c.points, 0)
+    hands_col = func.coalesce(hands.c.hands, 0)
+    total = points_col + hands_col
+    query = (
+        select(
+            func.rank().over(order_by=total.desc()).label("rank"),
+            Problem.id,
+            Problem.title,
+            points_col,
+            func.coalesce(pts.c.voters, 0),
+            hands_col,
+            total,
+        )
+        .select_from(Problem)
+        .outerjoin(pts, pts.c.problem_id == Problem.id)
+        .outerjoin(hands, hands.c.problem_id == Problem.id)
+        .where(Problem.id.in_(ids))
+        .order_by(total.desc(), Problem.id)
+    )
+    return [
+        Standing(
+            rank=int(rank),
+            problem_id=problem_id,
+            title=title,
+            points=int(points),
+            voters=int(voters),
+            hands=int(hands_),
+            total=int(total_),
+        )
+        for rank, problem_id, title, points, voters, hands_, total_ in db.session.execute(query)
+    ]
+
+
+@dataclass(frozen=True)
+class Turnout:
+    members: int  # the denominator: current members, or members at close
+    voted: int  # members who gave points
+    online: dict[Gender, int] = field(default_factory=dict)  # members who gave points
+    at_meetings: dict[Gender, int] = field(default_factory=dict)  # show-of-hands head-counts
+
+    @property
+    def by_gender(self) -> dict[Gender, int]:
+        return {g: self.online.get(g, 0) + self.at_meetings.get(g, 0) for g in GENDERS}
+
+    @property
+    def participants(self) -> int:
+        return sum(self.by_gender.values())
+
+
+def turnout(rnd: PriorityRound) -> Turnout:
+    """Who took part: members who gave points over members, and participants by gender."""
+    members = rnd.members_at_close if rnd.closed_at is not None else member_count(rnd.co_id)
+    voters = (
+        select(PriorityPoints.membership_id)
+        .where(PriorityPoints.round_id == rnd.id)
+        .distinct()
+        .subquery()
+    )
+    online = {
+        g: int(n)
+        for g, n in db.session.execute(
+            select(User.gender, func.count())
+            .select_from(voters)
+            .join(Membership, Membership.id == voters.c.membership_id)
+            .join(User, User.id == Membership.user_id)
+            .group_by(User.gender)
+        ).all()
+    }
+    per_meeting = (
+        select(
+            func.max(PriorityTally.women).label("women"),
+            func.max(PriorityTally.men).label("men"),
+            func.max(PriorityTally.other).label("other"),
+        )
+        .where(PriorityTally.round_id == rnd.id)
+        .group_by(PriorityTally.meeting_id)
+        .subquery()
+    )
+    women, men, other = db.session.execute(
+        select(
+            func.coalesce(func.sum(per_meeting.c.women), literal(0)),
+            func.coalesce(func.sum(per_meeting.c.men), literal(0)),
+            func.coalesce(func.sum(per_meeting.c.other), literal(0)),
+        )
+    ).one()
+    return Turnout(
+        members=members or 0,
+        voted=sum(online.values()),
+        online={g: online.get(g, 0) for g in GENDERS},
+        at_meetings={Gender.WOMAN: int(women), Gender.MAN: int(men), Gender.OTHER: int(other)},
+    )
