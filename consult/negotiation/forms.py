@@ -3,6 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Form, HiddenField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from consult.core.enums import MessageKind, ProposalState
@@ -28,7 +29,7 @@ class MessageForm(FlaskForm):
     )
 
     def limit_kinds(self, kinds: list[MessageKind]) -> None:
-        self.kind.choices = [(k.value, k.label) for k in kinds]
+        self.kind.choices = [SelectChoice(k.value, k.label) for k in kinds]
 
 
 class AcknowledgeForm(FlaskForm):
@@ -67,10 +68,10 @@ class DeclineForm(FlaskForm):
     )
 
 
-SORTS = (
-    ("newest", _l("Newest first")),
-    ("waiting", _l("Oldest waiting first")),
-)
+SORTS = [
+    SelectChoice("newest", _l("Newest first")),
+    SelectChoice("waiting", _l("Oldest waiting first")),
+]
 
 
 class InboxFilterForm(Form):
@@ -78,10 +79,15 @@ class InboxFilterForm(Form):
 
     state = SelectField(
         _l("State"),
-        choices=[("", _l("All states"))]
-        + [(s.value, s.label) for s in ProposalState if s in SEEN_BY_MUNICIPALITY]
-        + [(ProposalState.WITHDRAWN.value, ProposalState.WITHDRAWN.label)],
+        choices=[SelectChoice("", _l("All states"))]
+        + [
+            SelectChoice(s.value, s.label)
+            for s in ProposalState
+            if s in SEEN_BY_MUNICIPALITY or s == ProposalState.WITHDRAWN
+        ],
         default="",
     )
-    settlement = SelectField(_l("Settlement"), choices=[("", _l("All settlements"))], default="")
+    settlement = SelectField(
+        _l("Settlement"), choices=[SelectChoice("", _l("All settlements"))], default=""
+    )
     sort = SelectField(_l("Order"), choices=SORTS, default="newest")

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from wtforms.fields.choices import SelectChoice
 
 from consult.communities.models import Municipality, Settlement
 from consult.core.db import utcnow
@@ -36,7 +37,7 @@ def inbox(municipality_id: int):
     ).all()
     form = InboxFilterForm(request.args)
     form.settlement.choices = form.settlement.choices[:1] + [
-        (str(s.id), s.name) for s in settlements
+        SelectChoice(str(s.id), s.name) for s in settlements
     ]
     form.validate()
     # A filter that does not validate (an old link, a typed URL) is ignored, not an error.
