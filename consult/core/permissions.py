@@ -10,9 +10,11 @@ from collections.abc import Callable
 from flask import abort
 from flask_login import AnonymousUserMixin
 
+from consult.attachments.models import Attachment
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation, Membership, Municipality, Settlement
-from consult.core.enums import MembershipRole, ProposalState, UserRole
+from consult.core.enums import MembershipRole, ProblemStatus, ProposalState, UserRole
+from consult.implementation.models import ImplementationUpdate
 from consult.meetings.models import Meeting
 from consult.negotiation.models import Message
 from consult.problems.models import PriorityRound, Problem
@@ -180,6 +182,36 @@ def _edit_problem(user: User, problem: Problem) -> bool:
         and is_member(user, problem.co_id)
         and problem.status.value == "open"
     )
+
+
+@rule(Problem, "change_status")
+def _change_problem_status(user: User, problem: Problem) -> bool:
+    """Close or reopen a problem at all; "close"/"reopen" below also say whether now."""
+    return is_leader(user, problem.co_id)
+
+
+@rule(Problem, "close")
+def _close_problem(user: User, problem: Problem) -> bool:
+    """The CO's leader closes an open problem (e.g. solved otherwise, or not a problem)."""
+    return problem.status == ProblemStatus.OPEN and is_leader(user, problem.co_id)
+
+
+@rule(Problem, "reopen")
+def _reopen_problem(user: User, problem: Problem) -> bool:
+    """Only a *closed* problem reopens; addressed/resolved are the proposal workflow's."""
+    return problem.status == ProblemStatus.CLOSED and is_leader(user, problem.co_id)
+
+
+@rule(Attachment, "view")
+def _view_attachment(user: User, attachment: Attachment) -> bool:
+    """Whoever may see the record a file belongs to may see the file (an implementation
+    update's photos: whoever may see its proposal)."""
+    from consult.attachments.service import owner_of
+
+    owner = owner_of(attachment)
+    if isinstance(owner, ImplementationUpdate):
+        owner = owner.proposal
+    return owner is not None and can(user, "view", owner)
 
 
 @rule(PriorityRound, "view")

@@ -1,0 +1,48 @@
+"""A reusable form field for photos and PDFs.
+
+Add ``files = AttachmentsField(_l("Photos"))`` to any FlaskForm (and ``enctype=
+"multipart/form-data"`` to the ``<form>``); after ``validate_on_submit()`` the checked files are
+in ``form.files.uploads``, ready for ``attachments.service.store(..., owner=...)``.
+"""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import MultipleFileField
+
+from consult.attachments.service import (
+    ALL_TYPES,
+    EXTENSIONS,
+    MAX_FILES,
+    UploadRefused,
+    check_uploads,
+)
+
+AGAIN = _l("Files are not kept when the form is shown again: please choose them again.")
+
+
+class AttachmentsField(MultipleFileField):
+    """Several files, each checked by content and size by ``check_uploads``."""
+
+    def __init__(
+        self, label=None, validators=None, *, allowed=ALL_TYPES, max_files=MAX_FILES, **kwargs
+    ):
+        accept = ",".join(sorted(allowed) + [e for t in sorted(allowed) for e in EXTENSIONS[t]])
+        render_kw = {"accept": accept, **(kwargs.pop("render_kw", None) or {})}
+        super().__init__(label, validators, render_kw=render_kw, **kwargs)
+        self.allowed = frozenset(allowed)
+        self.max_files = max_files
+        self.uploads = []
+
+    @property
+    def chosen(self) -> bool:
+        """True when the user picked files in this request (they are lost on re-render)."""
+        return bool(self.data)
+
+    def post_validate(self, form, validation_stopped):
+        if validation_stopped or self.errors:
+            return
+        try:
+            self.uploads = check_uploads(self.data, allowed=self.allowed, max_files=self.max_files)
+        except UploadRefused as refused:
+            self.uploads = []
+            self.errors.append(str(refused))
+            self.errors.append(str(AGAIN))
