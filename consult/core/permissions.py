@@ -306,6 +306,27 @@ def _comment_progress(user: User, p: Proposal) -> bool:
     )
 
 
+@rule(Proposal, "lead")
+def _lead_proposal(user: User, p: Proposal) -> bool:
+    """Act for the CO on its proposal (edit, open/close votes, tallies, submit, revise,
+    withdraw). Whether the action is possible *now* is the workflow's call, which refuses with
+    a readable message instead of a 403."""
+    return is_leader(user, p.co_id)
+
+
+@rule(Proposal, "ballot")
+def _ballot(user: User, p: Proposal) -> bool:
+    """Take part in the CO's votes on the proposal; the service says whether a vote is open."""
+    return is_member(user, p.co_id)
+
+
+@rule(Proposal, "view_vote_counts")
+def _view_vote_counts(user: User, p: Proposal) -> bool:
+    """Running totals while a vote is open: the leader who closes it, and staff. Members see
+    the result once it closes, so early counts do not sway later votes."""
+    return user.is_staff or is_leader(user, p.co_id)
+
+
 def _workflow_rule(action: str) -> Rule:
     def check(user: User, p: Proposal) -> bool:
         return workflow.is_allowed(p.state, action, proposal_actor(user, p))

@@ -1,13 +1,392 @@
-from flask import abort
+"""Proposals: drafting, the member vote, show-of-hands tallies, submission and after."""
 
-from consult.proposals import bp
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from consult.audit.service import trail_for_proposal
+from consult.auth.models import User
+from consult.communities.models import CommunityOrganisation
+from consult.core.db import utcnow
+from consult.core.enums import ProposalState, VoteChoice, VoteResult
+from consult.core.formatting import local_datetime
+from consult.core.permissions import can, require
+from consult.core.templating import ActionForm
+from consult.extensions import db
+from consult.meetings.models import Meeting
+from consult.negotiation import service as negotiation
+from consult.proposals import bp, service
+from consult.proposals.forms import OpenVoteForm, ProposalForm, TallyForm, VoteForm, WithdrawForm
+from consult.proposals.models import Proposal, ProposalVersion, Vote, VoteTally
+from consult.proposals.service import TransitionRefused
+
+#: audit detail left off the page: how one member voted is not for the leader to see
+_SECRET_DETAIL = {"vote.cast": {"choice"}, "vote.changed": {"choice"}}
 
 
-@bp.route("/co/<int:co_id>/proposals/new")
+def _load(proposal_id: int, action: str) -> Proposal:
+    proposal = db.get_or_404(Proposal, proposal_id)
+    require(current_user, action, proposal)
+    return proposal
+
+
+def _back(proposal: Proposal, anchor: str | None = None):
+    return redirect(url_for("proposals.show", proposal_id=proposal.id, _anchor=anchor))
+
+
+def _show_error(form, error: Exception) -> None:
+    """Put a service's refusal next to the field it is about, or at the top of the form."""
+    name = getattr(error, "field", None)
+    if name and name in form:
+        form[name].errors = [*form[name].errors, str(error)]
+    else:
+        form.form_errors.append(str(error))
+
+
+def _expired() -> None:
+    flash(_("Nothing was changed: the page had expired. Please try again."), "error")
+
+
+def _problem_choices(form: ProposalForm, problems) -> dict:
+    form.problems.choices = [(pr.id, pr.title) for pr in problems]
+    return {pr.id: pr for pr in problems}
+
+
+def _local(proposal: Proposal) -> ZoneInfo:
+    return ZoneInfo(proposal.municipality.timezone)
+
+
+# --- drafting -------------------------------------------------------------------------------
+
+
+@bp.route("/co/<int:co_id>/proposals/new", methods=["GET", "POST"])
+@login_required
 def new(co_id: int):
-    abort(404)
+    co = db.get_or_404(CommunityOrganisation, co_id)
+    require(current_user, "draft_proposal", co)
+    form = ProposalForm()
+    problems = _problem_choices(form, service.answerable_problems(co.id))
+    if form.validate_on_submit():
+        chosen = [problems[i] for i in form.problems.data or []]
+        try:
+            proposal = service.draft_proposal(co, current_user, form.terms(), chosen)
+        except service.ProposalError as error:
+            db.session.rollback()
+            _show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The draft is saved. Open a vote when the members are ready."), "success")
+            return _back(proposal)
+    return render_template(
+        "proposals/form.html", form=form, co=co, proposal=None, currency=co.municipality.currency
+    )
+
+
+@bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(proposal_id: int):
+    proposal = _load(proposal_id, "lead")
+    if proposal.state != ProposalState.DRAFT:
+        flash(_("Only a draft can be edited. Revise the proposal first."), "error")
+        return _back(proposal)
+    form = ProposalForm(obj=proposal)
+    problems = _problem_choices(form, service.answerable_problems(proposal.co_id, proposal))
+    if request.method == "GET":
+        form.problems.data = [pr.id for pr in proposal.problems]
+    if form.validate_on_submit():
+        chosen = [problems[i] for i in form.problems.data or []]
+        try:
+            changes = service.update_proposal(proposal, current_user, form.terms(), chosen)
+        except service.ProposalError as error:
+            db.session.rollback()
+            _show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The changes are saved.") if changes else _("Nothing was changed."), "success")
+            return _back(proposal)
+    return render_template(
+        "proposals/form.html",
+        form=form,
+        co=proposal.organisation,
+        proposal=proposal,
+        currency=proposal.currency,
+    )
+
+
+# --- the proposal page, its versions and its trail ------------------------------------------
 
 
 @bp.route("/proposals/<int:proposal_id>")
+@login_required
 def show(proposal_id: int):
-    abort(404)
+    proposal = _load(proposal_id, "view")
+    now = utcnow()
+    rnd = service.current_round(proposal)
+    vote = {"round": rnd}
+    if rnd is not None:
+        membership = current_user.membership_in(proposal.co_id)
+        counts_shown = can(current_user, "view_vote_counts", proposal)
+        in_time = proposal.state == ProposalState.VOTING and now < rnd.closes_at
+        vote.update(
+            in_time=in_time,
+            can_vote=in_time and membership is not None and can(current_user, "ballot", proposal),
+            mine=membership
+            and db.session.scalar(
+                select(Vote.choice).where(
+                    Vote.round_id == rnd.id, Vote.membership_id == membership.id
+                )
+            ),
+            live=service.breakdown(rnd) if counts_shown else None,
+            early=now < rnd.closes_at,
+            form=VoteForm(formdata=None),
+        )
+    closed = [
+        (r, service.breakdown(r))
+        for r in reversed(proposal.vote_rounds)
+        if r.closed_at is not None and r.result is not None
+    ]
+    unread = None
+    if can(current_user, "view_thread", proposal):
+        unread = negotiation.unread_counts(current_user, [proposal.id]).get(proposal.id, 0)
+    return render_template(
+        "proposals/show.html",
+        p=proposal,
+        co=proposal.organisation,
+        vote=vote,
+        closed=closed,
+        unread=unread,
+        choices=list(VoteChoice),
+        genders=service.GENDERS,
+        results=VoteResult,
+    )
+
+
+@bp.route("/proposals/<int:proposal_id>/versions/<int:number>")
+@login_required
+def version(proposal_id: int, number: int):
+    proposal = _load(proposal_id, "view")
+    v = db.first_or_404(
+        select(ProposalVersion).where(
+            ProposalVersion.proposal_id == proposal.id, ProposalVersion.number == number
+        )
+    )
+    return render_template("proposals/version.html", p=proposal, v=v)
+
+
+@bp.route("/proposals/<int:proposal_id>/audit")
+@login_required
+def audit(proposal_id: int):
+    proposal = _load(proposal_id, "view_audit")
+    events = trail_for_proposal(proposal.id)
+    ids = {e.actor_id for e in events if e.actor_id}
+    people = (
+        {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    )
+    rows = [
+        (
+            e,
+            people.get(e.actor_id),
+            {
+                k: v
+                for k, v in (e.detail or {}).items()
+                if k not in _SECRET_DETAIL.get(e.action, ()) and v is not None
+            },
+        )
+        for e in events
+    ]
+    return render_template("proposals/audit.html", p=proposal, rows=rows)
+
+
+# --- the member vote ------------------------------------------------------------------------
+
+
+@bp.route("/proposals/<int:proposal_id>/vote/open", methods=["GET", "POST"])
+@login_required
+def open_vote(proposal_id: int):
+    proposal = _load(proposal_id, "lead")
+    try:
+        service.check_transition(proposal, "open_vote", current_user)
+    except TransitionRefused as error:
+        flash(str(error), "error")
+        return _back(proposal)
+    tz = _local(proposal)
+    form = OpenVoteForm()
+    if request.method == "GET":
+        default = (utcnow() + timedelta(days=7)).astimezone(tz)
+        form.closes_at.data = default.replace(tzinfo=None, second=0, microsecond=0)
+    if form.validate_on_submit():
+        closes_at = form.closes_at.data.replace(tzinfo=tz).astimezone(UTC)
+        try:
+            service.open_vote(proposal, current_user, closes_at)
+        except (service.ProposalError, TransitionRefused) as error:
+            db.session.rollback()
+            _show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The vote is open. Members have been told."), "success")
+            return _back(proposal, "vote")
+    co = proposal.organisation
+    return render_template("proposals/open_vote.html", p=proposal, co=co, form=form)
+
+
+@bp.route("/proposals/<int:proposal_id>/vote", methods=["POST"])
+@login_required
+def vote(proposal_id: int):
+    proposal = _load(proposal_id, "ballot")
+    form = VoteForm()
+    if not form.validate_on_submit():
+        _expired()
+        return _back(proposal, "vote")
+    choice = VoteChoice(form.choice.data)
+    try:
+        outcome = service.cast_vote(proposal, current_user.membership_in(proposal.co_id), choice)
+    except service.VoteError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        messages = {
+            "cast": _("Your vote is counted: %(choice)s.", choice=choice.label),
+            "changed": _("Your vote is changed to: %(choice)s.", choice=choice.label),
+            "unchanged": _("Your vote was already: %(choice)s.", choice=choice.label),
+        }
+        flash(messages[outcome], "success")
+    return _back(proposal, "vote")
+
+
+@bp.route("/proposals/<int:proposal_id>/tally", methods=["GET", "POST"])
+@login_required
+def tally(proposal_id: int):
+    proposal = _load(proposal_id, "lead")
+    rnd = service.current_round(proposal)
+    if rnd is None or proposal.state != ProposalState.VOTING:
+        flash(_("There is no open vote on this proposal."), "error")
+        return _back(proposal)
+    tz = proposal.municipality.timezone
+    meetings = service.tally_meetings(proposal, rnd)
+    form = TallyForm()
+    form.meeting_id.choices = [
+        (m.id, f"{m.kind.label} · {local_datetime(m.held_at, tz, 'short')}") for m in meetings
+    ]
+    existing = db.session.scalars(
+        select(VoteTally).where(VoteTally.round_id == rnd.id).order_by(VoteTally.id)
+    ).all()
+    if request.method == "GET" and request.args.get("meeting", type=int):
+        # correcting a tally: start from what was recorded
+        for t in existing:
+            if t.meeting_id == request.args.get("meeting", type=int):
+                form.process(obj=t)
+                form.meeting_id.data = t.meeting_id
+    if form.validate_on_submit():
+        meeting = db.session.get(Meeting, form.meeting_id.data)
+        try:
+            service.record_tally(proposal, meeting, current_user, form.counts())
+        except service.VoteError as error:
+            db.session.rollback()
+            _show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The show of hands is recorded."), "success")
+            return _back(proposal, "vote")
+    return render_template(
+        "proposals/tally.html",
+        p=proposal,
+        co=proposal.organisation,
+        form=form,
+        meetings=meetings,
+        existing=existing,
+        tz=tz,
+    )
+
+
+@bp.route("/proposals/<int:proposal_id>/vote/close", methods=["POST"])
+@login_required
+def close_vote(proposal_id: int):
+    proposal = _load(proposal_id, "lead")
+    if not ActionForm().validate_on_submit():
+        _expired()
+        return _back(proposal, "vote")
+    try:
+        rnd = service.close_vote(proposal, current_user)
+    except (service.VoteError, TransitionRefused) as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_("The vote is closed: %(result)s.", result=rnd.result.label), "success")
+    return _back(proposal, "vote")
+
+
+# --- submission, revision, withdrawal -------------------------------------------------------
+
+
+@bp.route("/proposals/<int:proposal_id>/submit", methods=["POST"])
+@login_required
+def submit(proposal_id: int):
+    proposal = _load(proposal_id, "lead")
+    if not ActionForm().validate_on_submit():
+        _expired()
+        return _back(proposal)
+    try:
+        v = service.submit(proposal, current_user)
+    except (service.ProposalError, TransitionRefused) as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(
+            _(
+                "Submitted to %(municipality)s as version %(n)d.",
+                municipality=proposal.municipality.name,
+                n=v.number,
+            ),
+            "success",
+        )
+    return _back(proposal)
+
+
+@bp.route("/proposals/<int:proposal_id>/revise", methods=["POST"])
+@login_required
+def revise(proposal_id: int):
+    proposal = _load(proposal_id, "lead")
+    if not ActionForm().validate_on_submit():
+        _expired()
+        return _back(proposal)
+    try:
+        service.revise(proposal, current_user)
+    except (service.ProposalError, TransitionRefused) as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        flash(_("The proposal is a draft again: edit it, then open a new vote."), "success")
+    return _back(proposal)
+
+
+@bp.route("/proposals/<int:proposal_id>/withdraw", methods=["GET", "POST"])
+@login_required
+def withdraw(proposal_id: int):
+    proposal = _load(proposal_id, "lead")
+    try:
+        service.check_transition(proposal, "withdraw", current_user)
+    except TransitionRefused as error:
+        flash(str(error), "error")
+        return _back(proposal)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            service.withdraw(proposal, current_user, form.reason.data)
+        except (service.ProposalError, TransitionRefused) as error:
+            db.session.rollback()
+            _show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("The proposal is withdrawn."), "success")
+            return _back(proposal)
+    return render_template(
+        "proposals/withdraw.html", p=proposal, co=proposal.organisation, form=form
+    )

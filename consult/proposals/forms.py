@@ -1,0 +1,139 @@
+"""Forms for drafting proposals, voting, tallies and the proposal's workflow buttons."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField,
+    DecimalField,
+    FloatField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from consult.core.enums import InfrastructureType, VoteChoice
+from consult.proposals.service import TALLY_FIELDS
+
+NOT_NEGATIVE = NumberRange(min=0, message=_l("Cannot be negative."))
+
+
+def _money(label):
+    return DecimalField(
+        label,
+        places=2,
+        validators=[
+            InputRequired(_l("Enter an amount (0 if none).")),
+            NumberRange(min=0, message=_l("An amount cannot be negative.")),
+        ],
+        render_kw={"inputmode": "decimal"},
+    )
+
+
+class CheckboxListField(SelectMultipleField):
+    """A tick list: one checkbox per choice, usable on a phone without JavaScript."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ProposalForm(FlaskForm):
+    title = StringField(
+        _l("Title"), validators=[DataRequired(_l("Give the proposal a title.")), Length(max=200)]
+    )
+    infrastructure_type = SelectField(
+        _l("Type of infrastructure"), choices=InfrastructureType.choices()
+    )
+    description = TextAreaField(_l("What will be built"), validators=[Optional()])
+    location = StringField(_l("Where"), validators=[Optional(), Length(max=200)])
+    latitude = FloatField(
+        _l("Latitude (optional)"),
+        validators=[Optional(), NumberRange(-90, 90, _l("Between -90 and 90."))],
+        render_kw={"inputmode": "decimal"},
+    )
+    longitude = FloatField(
+        _l("Longitude (optional)"),
+        validators=[Optional(), NumberRange(-180, 180, _l("Between -180 and 180."))],
+        render_kw={"inputmode": "decimal"},
+    )
+    estimated_cost = _money(_l("Estimated cost"))
+    amount_requested = _money(_l("Requested from the municipality"))
+    community_cash = _money(_l("Community contribution in cash"))
+    community_labour = _money(_l("Community labour (value of the work given)"))
+    households_benefiting = IntegerField(
+        _l("Households benefiting"),
+        validators=[Optional(), NOT_NEGATIVE],
+        render_kw={"inputmode": "numeric"},
+    )
+    timeline = StringField(
+        _l("Timeline"),
+        validators=[Optional(), Length(max=200)],
+        render_kw={"placeholder": _l("e.g. 3 months, before the rainy season")},
+    )
+    problems = CheckboxListField(_l("Problems it answers"), coerce=int, validators=[Optional()])
+
+    def terms(self) -> dict:
+        """What the service needs, typed: enum, Decimals, ints, None for empty text."""
+        return {
+            "title": self.title.data.strip(),
+            "infrastructure_type": InfrastructureType(self.infrastructure_type.data),
+            "description": self.description.data or None,
+            "location": self.location.data or None,
+            "latitude": self.latitude.data,
+            "longitude": self.longitude.data,
+            "estimated_cost": self.estimated_cost.data,
+            "community_cash": self.community_cash.data,
+            "community_labour": self.community_labour.data,
+            "amount_requested": self.amount_requested.data,
+            "households_benefiting": self.households_benefiting.data,
+            "timeline": self.timeline.data or None,
+        }
+
+
+class OpenVoteForm(FlaskForm):
+    closes_at = DateTimeLocalField(
+        _l("Voting closes at"),
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[InputRequired(_l("Give the closing date and time."))],
+    )
+
+
+class VoteForm(FlaskForm):
+    choice = SelectField(_l("Your vote"), choices=VoteChoice.choices())
+
+
+def _count(label):
+    return IntegerField(
+        label,
+        default=0,
+        validators=[Optional(), NOT_NEGATIVE],  # left empty counts as none
+        render_kw={"inputmode": "numeric", "min": 0},
+    )
+
+
+class TallyForm(FlaskForm):
+    """Hands raised at a meeting by people who have NOT voted online (no double counting)."""
+
+    meeting_id = SelectField(_l("Meeting"), coerce=int)
+    yes_women = _count(_l("Women"))
+    yes_men = _count(_l("Men"))
+    yes_other = _count(_l("Other / not stated"))
+    no_women = _count(_l("Women"))
+    no_men = _count(_l("Men"))
+    no_other = _count(_l("Other / not stated"))
+    abstain_women = _count(_l("Women"))
+    abstain_men = _count(_l("Men"))
+    abstain_other = _count(_l("Other / not stated"))
+
+    def counts(self) -> dict[str, int]:
+        return {name: self[name].data or 0 for name in TALLY_FIELDS}
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why is the proposal withdrawn?"),
+        validators=[DataRequired(_l("Say why the proposal is withdrawn.")), Length(max=1000)],
+    )
