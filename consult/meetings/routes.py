@@ -1,18 +1,117 @@
-from flask import abort
+"""A CO's meetings: the list, logging one, its page, correcting it."""
 
-from consult.meetings import bp
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from consult.attachments import service as attachments
+from consult.communities.models import CommunityOrganisation
+from consult.core.permissions import require
+from consult.extensions import db
+from consult.meetings import bp, service
+from consult.meetings.forms import MeetingForm
+from consult.meetings.models import Meeting
+
+PER_PAGE = 20
 
 
 @bp.route("/co/<int:co_id>/meetings")
+@login_required
 def index(co_id: int):
-    abort(404)
+    co = db.get_or_404(CommunityOrganisation, co_id)
+    require(current_user, "view_meetings", co)
+    page = db.paginate(
+        select(Meeting)
+        .where(Meeting.co_id == co.id)
+        .order_by(Meeting.held_at.desc(), Meeting.id.desc()),
+        per_page=PER_PAGE,
+        error_out=False,
+    )
+    return render_template("meetings/index.html", co=co, page=page)
 
 
-@bp.route("/co/<int:co_id>/meetings/new")
+@bp.route("/co/<int:co_id>/meetings/new", methods=["GET", "POST"])
+@login_required
 def new(co_id: int):
-    abort(404)
+    co = db.get_or_404(CommunityOrganisation, co_id)
+    require(current_user, "log_meeting", co)
+    form = MeetingForm(service.tickable_members(co))
+    if form.validate_on_submit():
+        try:
+            meeting = service.log_meeting(
+                co, by=current_user, uploads=form.files.uploads, **_details(form, co)
+            )
+        except service.MeetingError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("The meeting is recorded."), "success")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    return render_template("meetings/form.html", co=co, form=form, meeting=None)
 
 
 @bp.route("/meetings/<int:meeting_id>")
+@login_required
 def show(meeting_id: int):
-    abort(404)
+    meeting = db.get_or_404(Meeting, meeting_id)
+    require(current_user, "view", meeting)
+    present = sorted(meeting.attendance, key=lambda a: a.membership.user.name)
+    return render_template(
+        "meetings/show.html",
+        meeting=meeting,
+        co=meeting.organisation,
+        present=present,
+        files=attachments.attachments_of(meeting),
+        problems=service.problems_raised(meeting),
+    )
+
+
+@bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(meeting_id: int):
+    meeting = db.get_or_404(Meeting, meeting_id)
+    require(current_user, "edit", meeting)
+    co = meeting.organisation
+    form = MeetingForm(service.tickable_members(co, meeting), obj=meeting)
+    if not form.is_submitted():
+        local = service.utc_to_local(meeting.held_at, co.municipality.timezone)
+        form.day.data, form.time.data = local.date(), local.time().replace(second=0)
+        form.kind.data = meeting.kind.value
+        form.present.data = [a.membership_id for a in meeting.attendance]
+    if form.validate_on_submit():
+        try:
+            service.edit_meeting(
+                meeting, by=current_user, uploads=form.files.uploads, **_details(form, co)
+            )
+        except service.MeetingError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("The meeting record is saved."), "success")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    return render_template(
+        "meetings/form.html",
+        co=co,
+        form=form,
+        meeting=meeting,
+        files=attachments.attachments_of(meeting),
+    )
+
+
+def _details(form: MeetingForm, co: CommunityOrganisation) -> dict:
+    """The form's values as the service takes them; time typed in the municipality's zone."""
+    return {
+        "kind": form.kind.data,
+        "held_at": service.local_to_utc(form.day.data, form.time.data, co.municipality.timezone),
+        "place": form.place.data,
+        "agenda": form.agenda.data,
+        "minutes": form.minutes.data,
+        "decisions": form.decisions.data,
+        "women_present": form.women_present.data,
+        "men_present": form.men_present.data,
+        "other_present": form.other_present.data,
+        "present": form.present.data or [],
+    }
