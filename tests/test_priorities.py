@@ -440,6 +440,19 @@ def test_closed_round_refuses_points_with_a_message(world, make, login, client):
     assert _rows(rnd) == []
 
 
+def test_points_after_the_closing_time_refused_with_a_message(world, make, login, client):
+    rnd, (a, *_r) = _round(world, make, closes_at=utcnow() + timedelta(hours=1))
+    rnd.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    login(world.member)
+    r = client.post(
+        f"/priorities/{rnd.id}/ballot", data={f"problem_{a.id}": "1"}, follow_redirects=True
+    )
+    assert b"The time to give points is over." in r.data
+    assert b"Save my points" not in r.data
+    assert _rows(rnd) == []
+
+
 def test_leader_records_tally_and_result_shows_ties_and_turnout(world, make, login, client):
     rnd, (a, b, c) = _round(world, make)
     meeting = make.meeting(world.co)

@@ -107,8 +107,12 @@ def show(round_id: int):
 def ballot(round_id: int):
     rnd = db.get_or_404(PriorityRound, round_id)
     require(current_user, "view", rnd)
-    if rnd.closed_at is not None and current_user.membership_in(rnd.co_id) is not None:
-        flash(_("This round is closed; points can no longer be given."), "error")
+    if current_user.membership_in(rnd.co_id) is not None and not service.is_accepting(rnd):
+        # say why rather than 403: the member may simply have kept the page open too long
+        if rnd.closed_at is not None:
+            flash(_("This round is closed; points can no longer be given."), "error")
+        else:
+            flash(_("The time to give points is over."), "error")
         return redirect(url_for("priorities.show", round_id=rnd.id))
     require(current_user, "give_points", rnd)
     membership = current_user.membership_in(rnd.co_id)
