@@ -5,11 +5,13 @@ Each run gets its own clean database (a temporary SQLite file, or a fresh Postgr
 dropped at the end); each test starts with empty tables.
 """
 
+import contextvars
 import os
 import uuid
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from consult import create_app
@@ -56,6 +58,23 @@ def database(tmp_path_factory):
         admin.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """Runs each request in a fresh context, as in production: its own app context, ``g`` and
+    database session, even while the test itself holds an app context for its factories.
+    Without this a view that forgot to commit would look fine, since the test would read the
+    view's uncommitted session."""
+
+    def open(self, *args, **kwargs):
+        from flask import has_app_context
+
+        if has_app_context():
+            db.session.commit()  # what the test set up is visible to the request
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():
+            db.session.expire_all()  # and what the request stored is re-read by the test
+        return response
+
+
 def make_test_app(database: str, tmp_path: Path, **overrides):
     config = {
         "TESTING": True,
@@ -68,7 +87,9 @@ def make_test_app(database: str, tmp_path: Path, **overrides):
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
     }
     config.update(overrides)
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = IsolatedClient
+    return app
 
 
 @pytest.fixture(scope="session")

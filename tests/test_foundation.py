@@ -143,3 +143,14 @@ def test_console_script_is_installed():
     assert shutil.which("consult") or os.path.exists(
         os.path.join(os.path.dirname(os.sys.executable), "consult")
     )
+
+
+def test_requests_run_in_their_own_context(app, client, make, login):
+    """Requests get their own app context, ``g`` and database session, as in production, so
+    a view's uncommitted work cannot leak into the test (see IsolatedClient)."""
+    from flask import g
+
+    user = make.user()
+    login(user)
+    assert client.get("/notifications").status_code == 200
+    assert "_login_user" not in g  # Flask-Login set it in the request's own context

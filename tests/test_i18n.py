@@ -1,0 +1,58 @@
+"""English and Khmer: choosing a language, and catalogs that match their sources."""
+
+import gettext
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+TRANSLATIONS = Path(__file__).resolve().parent.parent / "consult" / "translations"
+
+
+def test_browser_language_picks_khmer(client):
+    r = client.get("/login", headers={"Accept-Language": "km-KH,km;q=0.9,en;q=0.5"})
+    page = r.get_data(as_text=True)
+    assert '<html lang="km">' in page
+    assert "ពាក្យសម្ងាត់" in page  # "Password"
+
+
+def test_language_switch_is_a_post_and_sticks(client):
+    assert client.get("/language?lang=km").status_code == 405
+    r = client.post("/language", data={"lang": "km", "next": "/login"})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/login")
+    assert "ពាក្យសម្ងាត់" in client.get("/login").get_data(as_text=True)
+    client.post("/language", data={"lang": "en", "next": "/login"})
+    assert "Password" in client.get("/login").get_data(as_text=True)
+
+
+def test_language_switch_refuses_foreign_redirects(client):
+    r = client.post("/language", data={"lang": "km", "next": "https://evil.example/"})
+    assert r.headers["Location"] in ("/", "http://localhost/")
+
+
+def test_a_logged_in_users_language_is_remembered(client, make, login):
+    from consult.extensions import db
+
+    user = make.user()
+    db.session.commit()
+    login(user)
+    client.post("/language", data={"lang": "km", "next": "/"})
+    db.session.refresh(user)
+    assert user.language == "km"
+
+
+@pytest.mark.parametrize("lang", ["km", "en"])
+def test_compiled_catalog_matches_its_source(lang):
+    """The .mo the app reads holds exactly the translations of the .po (run
+    ./scripts/translations after editing a .po)."""
+    folder = TRANSLATIONS / lang / "LC_MESSAGES"
+    with (folder / "messages.po").open("rb") as f:
+        source = {m.id: m.string for m in read_po(f) if m.id and m.string and not m.fuzzy}
+    with (folder / "messages.mo").open("rb") as f:
+        compiled = gettext.GNUTranslations(f)._catalog
+    compiled = {k: v for k, v in compiled.items() if k}
+    flat = {
+        k if isinstance(k, str) else k[0]: v if isinstance(v, str) else v[0]
+        for k, v in source.items()
+    }
+    assert compiled == flat
