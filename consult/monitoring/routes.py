@@ -1,1 +1,167 @@
-from consult.monitoring import bp  # noqa: F401
+"""Monitoring: the staff dashboard, CSV exports, the map, and scope summaries for COs and
+municipalities. Views load, check the policy, read the filter form and call the service."""
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from consult.communities.models import CommunityOrganisation, Municipality
+from consult.core.db import utcnow
+from consult.core.enums import ProblemStatus, ProposalState
+from consult.core.permissions import require
+from consult.extensions import db
+from consult.monitoring import bp, charts, exports, service
+from consult.monitoring.forms import DashboardForm, PeriodForm
+from consult.monitoring.service import Scope
+
+MAP_LIMIT = 500
+STATE_COLOURS = {
+    ProposalState.DRAFT: "#8a949e",
+    ProposalState.VOTING: "#d68910",
+    ProposalState.APPROVED: "#b7950b",
+    ProposalState.SUBMITTED: "#ca6f1e",
+    ProposalState.UNDER_REVIEW: "#af601a",
+    ProposalState.NEGOTIATING: "#935116",
+    ProposalState.AGREED: "#0b5cad",
+    ProposalState.IN_PROGRESS: "#2874a6",
+    ProposalState.COMPLETED: "#1e6b35",
+    ProposalState.DECLINED: "#a4161a",
+    ProposalState.WITHDRAWN: "#6c3483",
+}
+SETTLEMENT_COLOUR = "#1d2329"
+
+
+def _today():
+    return utcnow().date()
+
+
+def _dashboard_form() -> DashboardForm:
+    form = DashboardForm(formdata=request.args)
+    form.set_places(*service.places())
+    return form
+
+
+@bp.route("/monitoring/")
+@login_required
+def dashboard():
+    """Staff: the programme's indicators for a place and a period."""
+    require(current_user, "view_dashboard")
+    form = _dashboard_form()
+    ind = chart_svgs = None
+    if form.validate():
+        ind = service.indicators(form.scope(_today()))
+        chart_svgs = charts.for_indicators(ind)
+    query = request.args.to_dict()
+    return render_template(
+        "monitoring/dashboard.html",
+        form=form,
+        ind=ind,
+        charts=chart_svgs,
+        query=query,
+        export_url=lambda name: url_for("monitoring.export", name=name, **query),
+        problem_statuses=list(ProblemStatus),
+    )
+
+
+@bp.route("/monitoring/export/<name>.csv")
+@login_required
+def export(name: str):
+    """Staff: one indicator table or raw list as CSV, with the dashboard's filters."""
+    require(current_user, "view_dashboard")
+    table = exports.TABLES.get(name)
+    if table is None:
+        abort(404)
+    form = _dashboard_form()
+    if not form.validate():
+        abort(400)
+    scope = form.scope(_today())
+    header, rows = table(scope)
+    filename = f"consult-{name}-{scope.start.isoformat()}-{scope.end.isoformat()}.csv"
+    return Response(
+        stream_with_context(exports.stream_csv(header, rows)),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.route("/monitoring/map")
+@login_required
+def map_view():
+    """Staff: settlements and proposals on an SVG scatter by longitude and latitude, and as a
+    list (the same data) for anyone who cannot use the picture."""
+    require(current_user, "view_dashboard")
+    form = _dashboard_form()
+    points, total, chart = [], 0, None
+    if form.validate():
+        points, total = service.map_points(form.scope(_today()), MAP_LIMIT)
+        chart = _map_chart(points) if points else None
+    return render_template(
+        "monitoring/map.html",
+        form=form,
+        points=points,
+        total=total,
+        chart=chart,
+        colours=STATE_COLOURS,
+        settlement_colour=SETTLEMENT_COLOUR,
+        tiles=current_app.config.get("MAP_TILES_URL"),
+    )
+
+
+def _map_chart(points):
+    from flask_babel import gettext as _
+
+    groups: dict[str, list[tuple[float, float]]] = {}
+    colours: dict[str, str] = {}
+    settlements = _("Settlement")
+    for p in points:
+        if p.kind == "settlement":
+            key, colour = settlements, SETTLEMENT_COLOUR
+        else:
+            key, colour = str(p.state.label), STATE_COLOURS[p.state]
+        groups.setdefault(key, []).append((p.longitude, p.latitude))
+        colours[key] = colour
+    return charts.scatter(_("Settlements and proposals"), groups, colours)
+
+
+def _summary(template: str, scope_kw: dict, **context):
+    form = PeriodForm(formdata=request.args)
+    ind = chart_svgs = None
+    if form.validate():
+        start, end = form.dates(_today())
+        ind = service.indicators(Scope(start, end, **scope_kw))
+        chart_svgs = charts.for_indicators(ind)
+    return render_template(
+        template,
+        form=form,
+        ind=ind,
+        charts=chart_svgs,
+        problem_statuses=list(ProblemStatus),
+        **context,
+    )
+
+
+@bp.route("/monitoring/co/<int:co_id>")
+@login_required
+def co_summary(co_id: int):
+    """A CO's own results: its members and staff."""
+    co = db.get_or_404(CommunityOrganisation, co_id)
+    require(current_user, "view_summary", co)
+    return _summary("monitoring/co_summary.html", {"co_id": co.id}, co=co)
+
+
+@bp.route("/monitoring/municipality/<int:municipality_id>")
+@login_required
+def municipality_summary(municipality_id: int):
+    """A municipality's results: its officers and staff."""
+    m = db.get_or_404(Municipality, municipality_id)
+    require(current_user, "view_summary", m)
+    return _summary(
+        "monitoring/municipality_summary.html", {"municipality_id": m.id}, municipality=m
+    )

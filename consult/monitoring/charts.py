@@ -1,0 +1,159 @@
+"""Server-side SVG charts with pygal: light, printable, readable without JavaScript.
+
+Charts take numbers and labels only; pygal escapes the labels (it builds the SVG as an XML
+tree). Its configuration ``<script>`` and comments are removed: we load no pygal JavaScript,
+and a page should carry no script it does not need.
+"""
+
+import re
+
+import pygal
+from markupsafe import Markup
+from pygal.style import Style
+
+STYLE = Style(
+    background="#ffffff",
+    plot_background="#ffffff",
+    foreground="#1d2329",
+    foreground_strong="#1d2329",
+    foreground_subtle="#d5dbe1",
+    opacity="1",
+    opacity_hover="1",
+    transition="none",
+    colors=("#0b5cad", "#c0392b", "#1e6b35", "#8a5300", "#6c3483", "#56606b"),
+    font_family="system-ui, sans-serif",
+    label_font_size=14,
+    major_label_font_size=14,
+    value_font_size=14,
+    value_label_font_size=14,
+    title_font_size=16,
+    legend_font_size=14,
+)
+
+_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+
+
+def _config(**kw) -> dict:
+    base = dict(
+        style=STYLE,
+        disable_xml_declaration=True,
+        js=[],
+        width=640,
+        legend_at_bottom=True,
+        print_values=True,
+        truncate_label=-1,
+        show_y_guides=False,
+        margin=8,
+    )
+    base.update(kw)
+    return base
+
+
+def _render(chart, title: str) -> Markup:
+    svg = chart.render(is_unicode=True)
+    svg = _COMMENT.sub("", _SCRIPT.sub("", svg))
+    # an accessible name; the numbers themselves are in the table under the chart
+    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{_attr(title)}" ', 1)
+    return Markup(svg)  # noqa: S704 - pygal output: an escaped XML tree
+
+
+def _attr(text: str) -> str:
+    return str(Markup.escape(str(text)))
+
+
+def bars(title: str, labels: list[str], series: dict[str, list[float | int | None]]) -> Markup:
+    """Horizontal bars, one group per label, one bar per series (several series: a legend)."""
+    height = 80 + max(1, len(labels)) * (22 + 12 * len(series))
+    chart = pygal.HorizontalBar(**_config(height=height, show_legend=len(series) > 1, title=None))
+    chart.x_labels = [str(label) for label in labels]
+    for name, values in series.items():
+        chart.add(str(name), values)
+    return _render(chart, title)
+
+
+def scatter(
+    title: str, groups: dict[str, list[tuple[float, float]]], colours: dict[str, str]
+) -> Markup:
+    """Points by longitude (x) and latitude (y), one colour per group, with a legend."""
+    style = Style(**{**STYLE.to_dict(), "colors": tuple(colours[g] for g in groups)})
+    chart = pygal.XY(
+        **_config(
+            style=style,
+            height=480,
+            stroke=False,
+            print_values=False,
+            show_legend=True,
+            dots_size=4,
+            show_x_guides=True,
+            show_y_guides=True,
+        )
+    )
+    for name, points in groups.items():
+        chart.add(str(name), points)
+    return _render(chart, title)
+
+
+def for_indicators(ind) -> dict[str, Markup]:
+    """The charts of a dashboard or summary, each drawn from the same numbers as its table."""
+    from flask_babel import gettext as _
+
+    from consult.core.enums import Gender
+
+    a = ind.attendance
+    charts = {
+        "attendance": bars(
+            _("People present at meetings, by gender"),
+            [g.label for g in Gender],
+            {_("People present"): [a.women, a.men, a.other]},
+        ),
+        "votes": bars(
+            _("Votes cast, by gender"),
+            [g.label for g in Gender],
+            {_("Votes"): [ind.votes[g] for g in Gender]},
+        ),
+        "problems": bars(
+            _("Problems by category"),
+            [r.category.label for r in ind.problems],
+            {_("Problems"): [r.total for r in ind.problems]},
+        ),
+        "proposals": bars(
+            _("Proposals by state"),
+            [r.state.label for r in ind.proposals],
+            {_("Proposals"): [r.count for r in ind.proposals]},
+        ),
+        "settlements": bars(
+            _("Settlements improved per year against the target"),
+            [str(r.year) for r in ind.settlements],
+            {
+                _("Improved"): [r.improved for r in ind.settlements],
+                **(
+                    {_("Target"): [r.target for r in ind.settlements]}
+                    if ind.settlements and ind.settlements[0].target is not None
+                    else {}
+                ),
+            },
+        ),
+    }
+    if ind.infrastructure:
+        charts["infrastructure"] = bars(
+            _("Infrastructure completed, by type"),
+            [r.type.label for r in ind.infrastructure],
+            {_("Completed"): [r.completed for r in ind.infrastructure]},
+        )
+    answered = [r for r in ind.response if r.median_days is not None]
+    if answered:
+        slowest = sorted(answered, key=lambda r: -r.median_days)[:RESPONSE_CHART_MAX]
+        charts["response"] = bars(
+            _("Median days to first response"),
+            [r.name for r in slowest],
+            {
+                _("Median days"): [r.median_days for r in slowest],
+                _("Target (days)"): [r.target_days for r in slowest],
+            },
+        )
+    return charts
+
+
+#: the response chart shows at most this many municipalities (the slowest); the table has all
+RESPONSE_CHART_MAX = 20
