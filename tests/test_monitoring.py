@@ -611,3 +611,10 @@ def test_statement_count_does_not_grow_with_data(prog, client, as_user, url):
     large = _count_statements(client, url, YEAR_ARGS)
     assert small == large
     assert small <= 25
+
+
+def test_dashboard_link_in_the_menu_for_staff_only(prog, client, as_user):
+    as_user(prog.staff)
+    assert b'href="/monitoring/"' in client.get(f"/monitoring/co/{prog.co_a1.id}").data
+    as_user(prog.leader_a1)
+    assert b'href="/monitoring/"' not in client.get(f"/monitoring/co/{prog.co_a1.id}").data
