@@ -833,8 +833,17 @@ def _refuse_version_change(mapper, connection, target):
         history = state.attrs[attr.key].history
         if not history.has_changes():
             continue
-        if attr.key in _SET_ONCE and all(v is None for v in history.deleted):
-            continue
+        if attr.key in _SET_ONCE:
+            before = list(history.deleted)
+            if not before:  # changed without being loaded first: ask the database
+                column = ProposalVersion.__table__.c[attr.key]
+                before = [
+                    connection.scalar(
+                        select(column).where(ProposalVersion.__table__.c.id == target.id)
+                    )
+                ]
+            if all(v is None for v in before):
+                continue
         raise VersionIsImmutable(f"proposal version {target.id}: {attr.key} cannot change")
 
 
