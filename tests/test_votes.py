@@ -1,5 +1,6 @@
 """Member votes on proposals: opening, ballots, show-of-hands tallies, closing, the result."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -7,12 +8,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from consult.audit.models import AuditEvent
+from consult.communities.models import Membership
 from consult.core.db import utcnow
 from consult.core.enums import Gender, ProposalState, VoteChoice, VoteResult
 from consult.extensions import db
 from consult.notifications.models import Notification
 from consult.proposals import service
-from consult.proposals.models import Vote, VoteRound, VoteTally
+from consult.proposals.models import Proposal, Vote, VoteRound, VoteTally
 from tests.helpers import csrf_token
 
 
@@ -357,3 +359,55 @@ def test_close_on_a_draft_is_refused_with_a_message(world, make, client, login):
     assert b"is not possible while the proposal is Draft" in r.data
     db.session.expire_all()
     assert p.state == ProposalState.DRAFT
+
+
+# --- at the same instant (PostgreSQL: real concurrent transactions) -------------------------
+
+
+def _at_once(app, jobs):
+    """Run each job in its own thread, app context and database session, released together."""
+    barrier = threading.Barrier(len(jobs))
+    errors = []
+
+    def run(job):
+        with app.app_context():
+            try:
+                barrier.wait()
+                job()
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001 - reported to the test below
+                barrier.abort()
+                db.session.rollback()
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def _cast_job(proposal_id, membership_id, choice):
+    def job():
+        p = db.session.get(Proposal, proposal_id)
+        service.cast_vote(p, db.session.get(Membership, membership_id), choice)
+
+    return job
+
+
+def test_simultaneous_votes_give_one_vote_and_exact_counts(world, make, app):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL")
+    extra = [make.member(world.co) for _ in range(6)]
+    p, rnd = _open(world, make)
+    me = _membership(world.member, world.co).id
+    others = [_membership(u, world.co).id for u in extra]
+    jobs = [_cast_job(p.id, me, VoteChoice.YES), _cast_job(p.id, me, VoteChoice.YES)]
+    jobs += [_cast_job(p.id, m, VoteChoice.NO) for m in others]
+    assert _at_once(app, jobs) == []
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Vote.id)).where(Vote.membership_id == me)) == 1
+    assert _cached(rnd) == (1, 6, 0) == _stored_counts(rnd)
