@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     IntegerField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -47,7 +48,7 @@ class MeetingForm(FlaskForm):
         """``memberships``: the people who can be ticked (the CO's current members, plus
         anyone already recorded as present when editing)."""
         super().__init__(*args, **kwargs)
-        self.present.choices = [(m.id, m.user.name) for m in memberships]
+        self.present.choices = [SelectChoice(m.id, m.user.name) for m in memberships]
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
