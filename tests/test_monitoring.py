@@ -411,6 +411,9 @@ def test_dashboard_shows_indicators_charts_and_tables(prog, client, as_user):
     assert "Median days to first response" in html and "Phnom Penh" in html
     assert "How these numbers are counted" in html
     assert "/monitoring/export/proposals-list.csv" in html
+    # each indicator table offers its CSV, with the page's filters
+    assert "/monitoring/export/funding.csv?period=custom&amp;start=2025-01-01&amp;" in html
+    assert f'end=2025-12-31&amp;area=municipality:{prog.pp.id}"' in html
 
 
 def test_dashboard_default_filters_and_country(prog, client, as_user):
