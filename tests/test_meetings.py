@@ -130,6 +130,9 @@ def test_edit_meeting_replaces_attendance_and_is_audited(app, world, make):
 
 def test_leader_logs_a_meeting_with_attendance_counts_and_photo(app, client, as_user, world):
     as_user(world.leader)
+    form = client.get(f"/co/{world.co.id}/meetings/new").get_data(as_text=True)
+    assert 'type="checkbox"' in form and "Dara (member)" in form
+    assert "members or not" in form and 'enctype="multipart/form-data"' in form
     data = form_data(world, files=[(io.BytesIO(png_bytes()), "hall.png")])
     r = client.post(f"/co/{world.co.id}/meetings/new", data=data)
     assert r.status_code == 302
