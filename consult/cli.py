@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from consult.core.enums import Gender, UserRole
 from consult.extensions import db
+from consult.notifications.cli import send_mail
 
 
 def _create_app():
@@ -34,6 +35,7 @@ def register(app) -> None:
     """Attach Consult's own commands to the Flask CLI (``flask --app consult …``)."""
     app.cli.add_command(create_user)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(send_mail)
 
 
 @click.command("create-user")

@@ -43,6 +43,11 @@ class Defaults:
     SMTP_PASSWORD = None
     SMTP_FROM = "consult@localhost"
     SMTP_STARTTLS = False
+    #: seconds to wait for the SMTP server before counting the attempt as failed
+    SMTP_TIMEOUT = 30
+    #: the site's public address (scheme and host, no path), e.g. https://consult.example.org,
+    #: put in front of the links in e-mails; unset: the request's host, or SERVER_NAME
+    BASE_URL = None
     DEMO_PASSWORD = "consult-demo"  # noqa: S105 - printed by seed-demo, demo data only
 
 
@@ -62,6 +67,8 @@ def from_environment() -> dict:
     for key in ("SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM"):
         if env.get(key):
             found[key] = env[key]
+    if env.get("BASE_URL"):
+        found["BASE_URL"] = env["BASE_URL"]
     if env.get("SMTP_PORT"):
         found["SMTP_PORT"] = int(env["SMTP_PORT"])
     if env.get("SMTP_STARTTLS"):

@@ -356,3 +356,23 @@ def _view_user(user: User, other: User) -> bool:
 @rule(User, "manage")
 def _manage_user(user: User, other: User) -> bool:
     return user.is_admin
+
+
+# --- implementation and notifications -----------------------------------------------------
+
+IMPLEMENTATION_STATES = {ProposalState.AGREED, ProposalState.IN_PROGRESS, ProposalState.COMPLETED}
+
+
+@rule(Proposal, "view_implementation")
+def _view_implementation(user: User, p: Proposal) -> bool:
+    """The works page of an agreed scheme: whoever may see the proposal."""
+    return p.state in IMPLEMENTATION_STATES and _view_proposal(user, p)
+
+
+from consult.notifications.models import Notification  # noqa: E402  (appended section)
+
+
+@rule(Notification, "open")
+def _open_notification(user: User, n: Notification) -> bool:
+    """A notification is its recipient's alone."""
+    return n.user_id == user.id

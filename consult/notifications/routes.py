@@ -1,18 +1,42 @@
-from flask import redirect, render_template, url_for
+"""The reader's notifications: the list, opening one (marks it read), marking all read."""
+
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from consult.auth.service import safe_next
+from consult.core.permissions import require
 from consult.core.templating import ActionForm
 from consult.extensions import db
 from consult.notifications import bp, service
+from consult.notifications.models import Notification
 
 
 @bp.route("/notifications")
 @login_required
 def index():
-    items = service.recent(current_user)
-    return render_template(
-        "notifications/index.html", items=items, text=service.text, form=ActionForm()
+    page = db.paginate(
+        service.listing(current_user),
+        page=request.args.get("page", 1, type=int),
+        per_page=service.PER_PAGE,
+        error_out=False,
     )
+    return render_template(
+        "notifications/index.html", page=page, text=service.text, form=ActionForm()
+    )
+
+
+@bp.route("/notifications/<int:notification_id>/open", methods=["POST"])
+@login_required
+def open_one(notification_id: int):
+    """Mark the notification read and go where it points (a POST: reading changes state)."""
+    n = db.get_or_404(Notification, notification_id)
+    require(current_user, "open", n)
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for("notifications.index"))
+    service.mark_read(n)
+    target = safe_next(n.link) or url_for("notifications.index")
+    db.session.commit()
+    return redirect(target)
 
 
 @bp.route("/notifications/read", methods=["POST"])

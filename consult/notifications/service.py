@@ -1,28 +1,98 @@
-"""In-app notifications. The sentence is chosen at display time, in the reader's language."""
+"""In-app notifications, and the e-mail outbox they feed.
 
+The in-app sentence is chosen at display time, in the reader's language. An e-mail is written
+when the notice is made (in the recipient's language) and queued in ``outgoing_mail`` in the
+same transaction, so a rolled-back action sends nothing; ``consult send-mail`` delivers it.
+"""
+
+from flask import current_app, has_request_context, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from consult.auth.models import User
 from consult.core.db import utcnow
 from consult.extensions import db
-from consult.notifications.models import Notification
+from consult.notifications.models import Notification, OutgoingMail
+
+PER_PAGE = 30
 
 
 def notify(
     users, kind: str, *, link: str | None = None, proposal_id: int | None = None, **params
 ) -> None:
-    """Add a notification of ``kind`` for each of ``users`` (duplicates and None skipped)."""
+    """Add a notification of ``kind`` for each of ``users`` (duplicates and None skipped).
+
+    Users with an e-mail address also get a queued e-mail when ``SMTP_HOST`` is set.
+    """
     seen: set[int] = set()
+    mail = bool(current_app.config.get("SMTP_HOST"))
     for user in users:
         if user is None or user.id in seen:
             continue
         seen.add(user.id)
-        db.session.add(
-            Notification(
-                user_id=user.id, kind=kind, params=params, link=link, proposal_id=proposal_id
-            )
+        n = Notification(
+            user_id=user.id, kind=kind, params=params, link=link, proposal_id=proposal_id
         )
+        db.session.add(n)
+        if mail and user.email:
+            db.session.add(mail_for(user, n))
+
+
+def mail_for(user: User, n: Notification) -> OutgoingMail:
+    """The e-mail telling ``user`` about ``n``, in their language, due now."""
+    languages = current_app.config.get("LANGUAGES", {})
+    language = user.language if user.language in languages else "en"
+    url = absolute_url(n.link)
+    with force_locale(language):
+        sentence = text(n)
+        subject = _("Consult: %(sentence)s", sentence=sentence)
+        lines = [_("Hello %(name)s,", name=user.name), "", sentence, ""]
+        if url:
+            lines += [_("Open it here: %(url)s", url=url), ""]
+        everything = absolute_url(_path_for("notifications.index"))
+        if everything:
+            lines.append(_("All your notifications: %(url)s", url=everything))
+    return OutgoingMail(
+        to_address=user.email,
+        subject=_one_line(subject)[:200],
+        body="\n".join(lines),
+        next_attempt_at=utcnow(),
+    )
+
+
+def absolute_url(path: str | None) -> str | None:
+    """``path`` (a site path such as ``/proposals/3``) with the site's public address in front.
+
+    ``BASE_URL`` (scheme and host, e.g. ``https://consult.example.org``) wins, since behind a
+    proxy the request may name an internal host; then the current request's host; then
+    ``SERVER_NAME``. None when no address is known.
+    """
+    if not path:
+        return None
+    config = current_app.config
+    base = config.get("BASE_URL")
+    if not base and has_request_context():
+        base = request.host_url
+    if not base and config.get("SERVER_NAME"):
+        base = f"{config.get('PREFERRED_URL_SCHEME') or 'http'}://{config['SERVER_NAME']}"
+    if not base:
+        return None
+    return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _path_for(endpoint: str) -> str | None:
+    try:
+        return url_for(endpoint)
+    except RuntimeError:  # outside a request without SERVER_NAME: no address to give
+        return None
+
+
+def _one_line(s: str) -> str:
+    return " ".join(s.split())
+
+
+# --- reading --------------------------------------------------------------------------------
 
 
 def unread_count(user: User) -> int:
@@ -33,15 +103,22 @@ def unread_count(user: User) -> int:
     )
 
 
-def recent(user: User, limit: int = 50) -> list[Notification]:
-    return list(
-        db.session.scalars(
-            select(Notification)
-            .where(Notification.user_id == user.id)
-            .order_by(Notification.id.desc())
-            .limit(limit)
-        )
+def listing(user: User):
+    """The user's notifications, newest first, as a query to paginate."""
+    return (
+        select(Notification).where(Notification.user_id == user.id).order_by(Notification.id.desc())
     )
+
+
+def recent(user: User, limit: int = 50) -> list[Notification]:
+    return list(db.session.scalars(listing(user).limit(limit)))
+
+
+def mark_read(n: Notification) -> None:
+    """Mark one notification read (once: the first reading time is kept)."""
+    if n.read_at is None:
+        n.read_at = utcnow()
+    db.session.flush()
 
 
 def mark_all_read(user: User) -> None:
@@ -52,26 +129,52 @@ def mark_all_read(user: User) -> None:
     )
 
 
+# --- sentences ------------------------------------------------------------------------------
+
+
 def text(n: Notification) -> str:
-    """The sentence for a notification, translated for whoever reads it now."""
+    """The sentence for a notification, translated for whoever reads it now.
+
+    Unknown kinds get a general sentence: a reader never sees a raw kind such as "x.y".
+    """
     p = n.params or {}
+    title = p.get("title") or ""
+
+    def progress() -> int:
+        try:
+            return int(p.get("progress") or 0)
+        except (TypeError, ValueError):
+            return 0
+
     sentences = {
-        "proposal.state_changed": _(
-            "“%(title)s” is now %(state)s.", title=p.get("title", ""), state=p.get("state", "")
+        "proposal.state_changed": lambda: _(
+            "“%(title)s” is now %(state)s.", title=title, state=p.get("state", "")
         ),
-        "proposal.submitted": _(
-            "%(co)s submitted “%(title)s”.", co=p.get("co", ""), title=p.get("title", "")
+        "proposal.submitted": lambda: _(
+            "%(co)s submitted “%(title)s”.", co=p.get("co", ""), title=title
         ),
-        "message.posted": _(
-            "New message on “%(title)s” from %(author)s.",
-            title=p.get("title", ""),
+        "message.posted": lambda: _(
+            "New message on “%(title)s” from %(author)s.", title=title, author=p.get("author", "")
+        ),
+        "vote.opened": lambda: _("A vote is open on “%(title)s”.", title=title),
+        "vote.closed": lambda: _(
+            "The vote on “%(title)s” closed: %(result)s.", title=title, result=p.get("result", "")
+        ),
+        "implementation.updated": lambda: _(
+            "Works on “%(title)s” are %(progress)d%% done (update by %(author)s).",
+            title=title,
+            progress=progress(),
             author=p.get("author", ""),
         ),
-        "vote.opened": _("A vote is open on “%(title)s”.", title=p.get("title", "")),
-        "vote.closed": _(
-            "The vote on “%(title)s” closed: %(result)s.",
-            title=p.get("title", ""),
-            result=p.get("result", ""),
+        "implementation.commented": lambda: _(
+            "%(author)s commented on the works on “%(title)s”.",
+            author=p.get("author", ""),
+            title=title,
         ),
     }
-    return sentences.get(n.kind, n.kind)
+    sentence = sentences.get(n.kind)
+    if sentence is not None:
+        return sentence()
+    if title:
+        return _("There is news on “%(title)s”.", title=title)
+    return _("You have a new notification.")
