@@ -482,6 +482,7 @@ def test_leader_records_tally_and_result_shows_ties_and_turnout(world, make, log
     ranks = re.findall(rb'<tr><td class="num">(\d+)</td><td>([^<]+)', page)
     assert ranks == [(b"1", b"Problem 1 "), (b"1", b"Problem 2 "), (b"1", b"Problem 3 ")]
     assert b"1 of 2 members gave points (50%)" in page
+    assert b"(1 member)" in page and b"(0 members)" in page
     # by gender: the member (gender from the factory) online, 1 woman 1 man 1 other by hand
     t = service.turnout(db.session.get(PriorityRound, rnd.id))
     assert t.at_meetings == {Gender.WOMAN: 1, Gender.MAN: 1, Gender.OTHER: 1}
