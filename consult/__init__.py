@@ -159,6 +159,7 @@ FEATURES = (
     "priorities",
     "proposals",
     "negotiation",
+    "implementation",
     "attachments",
     "notifications",
     "monitoring",

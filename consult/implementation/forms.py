@@ -1,0 +1,65 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, DecimalField, IntegerField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from consult.attachments.forms import AttachmentsField
+from consult.attachments.service import IMAGES
+from consult.implementation.service import MAX_NOTE
+
+_NOTE = Length(max=MAX_NOTE, message=_l("At most %(max)d characters, please."))
+
+
+class StartForm(FlaskForm):
+    started_on = DateField(
+        _l("Works started on"), validators=[InputRequired(_l("Enter the date."))]
+    )
+
+
+class UpdateForm(FlaskForm):
+    """A progress report; shown on the works page with the prefix "update"."""
+
+    progress = IntegerField(
+        _l("Progress (%)"),
+        validators=[
+            InputRequired(_l("Enter a percentage from 0 to 100.")),
+            NumberRange(min=0, max=100, message=_l("Enter a percentage from 0 to 100.")),
+        ],
+    )
+    note = TextAreaField(_l("Note"), validators=[Optional(), _NOTE])
+    spent = DecimalField(
+        _l("Spent since the last update (optional)"),
+        places=2,
+        validators=[Optional(), NumberRange(min=0, message=_l("An amount cannot be negative."))],
+    )
+    files = AttachmentsField(_l("Photos (optional)"), allowed=IMAGES)
+
+
+class CommentForm(FlaskForm):
+    """A resident's comment; shown on the works page with the prefix "comment"."""
+
+    note = TextAreaField(
+        _l("Your comment"), validators=[InputRequired(_l("Write your comment.")), _NOTE]
+    )
+    files = AttachmentsField(_l("Photos (optional)"), allowed=IMAGES)
+
+
+class CompleteForm(FlaskForm):
+    completed_on = DateField(
+        _l("Works completed on"), validators=[InputRequired(_l("Enter the date."))]
+    )
+    actual_cost = DecimalField(
+        _l("Actual cost"),
+        places=2,
+        validators=[
+            InputRequired(_l("Enter the actual cost.")),
+            NumberRange(min=0, message=_l("An amount cannot be negative.")),
+        ],
+    )
+    households_benefited = IntegerField(
+        _l("Households actually benefiting"),
+        validators=[
+            InputRequired(_l("Enter the number of households benefiting.")),
+            NumberRange(min=0, message=_l("Cannot be negative.")),
+        ],
+    )
