@@ -3,6 +3,7 @@ through ``consult send-mail`` to a real local SMTP server (aiosmtpd)."""
 
 import email
 import socket
+import threading
 from datetime import timedelta
 from email import policy
 
@@ -203,3 +204,38 @@ def test_with_smtp_down_mail_stays_queued_then_goes_exactly_once(app, make, smtp
         assert row.sent_at is not None
         assert row.attempts == 1  # the failed try stays on record
         assert row.last_error is None
+
+
+def test_concurrent_workers_deliver_each_row_once(app, make, smtp_config):
+    """Three workers, each with its own app context and database connection, share the queue."""
+    addresses = [f"person{i}@example.org" for i in range(12)]
+    for address in addresses:
+        notify([make.user(email=address)], "vote.opened", title=KHMER_TITLE)
+    db.session.commit()
+
+    reports, errors = [], []
+
+    def worker():
+        try:
+            with app.app_context():
+                reports.append(mail.send_due())
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+
+    collector = Collector()
+    controller = Controller(collector, hostname="127.0.0.1", port=smtp_config["SMTP_PORT"])
+    controller.start()
+    try:
+        threads = [threading.Thread(target=worker) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        controller.stop()
+    assert errors == []
+    assert sum(r.sent for r in reports) == 12 and sum(r.failed for r in reports) == 0
+    received = sorted(rcpt for e in collector.envelopes for rcpt in e.rcpt_tos)
+    assert received == sorted(addresses)
+    db.session.expire_all()
+    assert all(row.sent_at is not None for row in outbox())

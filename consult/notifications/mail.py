@@ -7,9 +7,9 @@ they tell about. A worker (``consult send-mail``) delivers them:
    by a conditional UPDATE that only succeeds while the row is still unsent and due, and that
    is committed before anything is sent. Other workers no longer see the row as due, so several
    workers (processes, machines) can run at once without sending a row twice. On PostgreSQL the
-   candidate is picked with ``SELECT … FOR UPDATE SKIP LOCKED`` so that concurrent workers
-   take different rows instead of queueing on the same one; on SQLite, which has no row locks,
-   the conditional UPDATE alone decides (its row count says whether we won);
+   row is picked with ``SELECT … FOR UPDATE SKIP LOCKED`` so that concurrent workers take
+   different rows instead of queueing on the same one; on SQLite, which has no row locks, the
+   single conditional UPDATE alone decides (see :func:`claim`);
 2. **send** it with ``smtplib``;
 3. on acceptance, set ``sent_at`` and commit; on failure, count the attempt, keep the error and
    back off (``next_attempt_at`` = now + min(2^attempts minutes, 6 hours)). A row is never
@@ -66,30 +66,33 @@ def _due(now: datetime):
 
 
 def claim(now: datetime | None = None) -> int | None:
-    """Lease one due row for this worker and commit; its id, or None when nothing is due."""
+    """Lease one due row for this worker and commit; its id, or None when nothing is due.
+
+    One statement: ``UPDATE … SET next_attempt_at = now + LEASE WHERE id = (the first due row)
+    AND <still due> RETURNING id``. On PostgreSQL the inner SELECT takes the row ``FOR UPDATE
+    SKIP LOCKED``, so concurrent workers pick different rows instead of waiting on one. SQLite
+    has one writer at a time: the statement starts as a write, so a second worker waits for the
+    first to commit (busy timeout) and then no longer finds that row due.
+    """
     now = now or utcnow()
     session = db.session
-    postgres = session.get_bind().dialect.name == "postgresql"
-    while True:
-        pick = select(OutgoingMail.id).where(*_due(now))
-        pick = pick.order_by(OutgoingMail.next_attempt_at, OutgoingMail.id).limit(1)
-        if postgres:
-            pick = pick.with_for_update(skip_locked=True)
-        row_id = session.scalar(pick)
-        if row_id is None:
-            session.rollback()
-            return None
-        # Conditional: only if nobody claimed or sent it since we looked.
-        won = session.execute(
-            update(OutgoingMail)
-            .where(OutgoingMail.id == row_id, *_due(now))
-            .values(next_attempt_at=now + LEASE)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        session.commit()
-        if won == 1:
-            return row_id
-        # Another worker took it between our SELECT and UPDATE (SQLite): look again.
+    first_due = (
+        select(OutgoingMail.id)
+        .where(*_due(now))
+        .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id)
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        first_due = first_due.with_for_update(skip_locked=True)
+    row_id = session.scalar(
+        update(OutgoingMail)
+        .where(OutgoingMail.id == first_due.scalar_subquery(), *_due(now))
+        .values(next_attempt_at=now + LEASE)
+        .returning(OutgoingMail.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return row_id
 
 
 def build_message(row: OutgoingMail) -> EmailMessage:
@@ -114,8 +117,15 @@ class Mailer:
         self.smtp: smtplib.SMTP | None = None
 
     def send(self, msg: EmailMessage) -> None:
-        if self.smtp is None:
-            self.smtp = self._connect()
+        if self.smtp is not None:
+            try:
+                self.smtp.send_message(msg)
+                return
+            except smtplib.SMTPServerDisconnected:
+                # The server closed an idle reused connection: that says nothing about this
+                # message, so try once more on a fresh connection.
+                self.reset()
+        self.smtp = self._connect()
         self.smtp.send_message(msg)
 
     def _connect(self) -> smtplib.SMTP:
@@ -156,23 +166,39 @@ def deliver(row_id: int, mailer: Mailer, now: datetime | None = None) -> bool:
         db.session.rollback()
         return False
     msg = build_message(row)
+    attempts, to_address = row.attempts or 0, row.to_address
+    # No transaction stays open while we talk to the SMTP server; the outcome is then written
+    # by a single UPDATE (on SQLite a write that starts as a write waits for other workers
+    # instead of failing on a stale read snapshot).
+    db.session.commit()
     try:
         mailer.send(msg)
     except (smtplib.SMTPException, OSError) as error:
         mailer.reset()
-        now = now or utcnow()
-        row.attempts = (row.attempts or 0) + 1
-        row.last_error = f"{type(error).__name__}: {error}"[:500]
-        row.next_attempt_at = now + backoff(row.attempts)
-        db.session.commit()
-        log.warning("mail %s to %s failed: %s", row.id, row.to_address, row.last_error)
+        attempts += 1
+        message = f"{type(error).__name__}: {error}"[:500]
+        _record(
+            row_id,
+            attempts=attempts,
+            last_error=message,
+            next_attempt_at=(now or utcnow()) + backoff(attempts),
+        )
+        log.warning("mail %s to %s failed: %s", row_id, to_address, message)
         return False
     # Accepted by the server. Should we die before this commit, the row is sent again once
     # its lease ends (see the module docstring).
-    row.sent_at = utcnow()
-    row.last_error = None
-    db.session.commit()
+    _record(row_id, sent_at=utcnow(), last_error=None)
     return True
+
+
+def _record(row_id: int, **values) -> None:
+    db.session.execute(
+        update(OutgoingMail)
+        .where(OutgoingMail.id == row_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
 
 
 def send_due(now: datetime | None = None, limit: int | None = None) -> Report:
