@@ -24,7 +24,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, distinct, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
-from consult.audit.models import AuditEvent
 from consult.audit.service import record
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation, Membership
@@ -33,7 +32,13 @@ from consult.core.db import utcnow
 from consult.core.enums import Gender, ProblemStatus
 from consult.extensions import db
 from consult.meetings.models import Meeting
-from consult.problems.models import PriorityPoints, PriorityRound, PriorityTally, Problem
+from consult.problems.models import (
+    PriorityPoints,
+    PriorityRound,
+    PriorityTally,
+    Problem,
+    priority_round_problems,
+)
 
 GENDERS = (Gender.WOMAN, Gender.MAN, Gender.OTHER)
 
@@ -107,22 +112,15 @@ def rounds_of(co_id: int) -> list[PriorityRound]:
 
 
 def round_problem_ids(rnd: PriorityRound) -> list[int]:
-    """The problems the round is about: the CO's open problems when it was opened.
-
-    The list is kept in the round's (append-only) opening audit event, so a problem that is
-    solved or recorded later does not change what members vote on.
-    """
-    detail = db.session.scalar(
-        select(AuditEvent.detail).where(
-            AuditEvent.object_type == "PriorityRound",
-            AuditEvent.object_id == rnd.id,
-            AuditEvent.action == "priority_round.opened",
+    """The problems the round is about: the CO's open problems when it was opened, fixed
+    then, so a problem solved or recorded later does not change what members vote on."""
+    return list(
+        db.session.scalars(
+            select(priority_round_problems.c.problem_id)
+            .where(priority_round_problems.c.round_id == rnd.id)
+            .order_by(priority_round_problems.c.problem_id)
         )
     )
-    if detail and "problem_ids" in detail:
-        return [int(i) for i in detail["problem_ids"]]
-    # a round made without the service (imported data): the CO's problems open now
-    return [p.id for p in open_problems(rnd.organisation)]
 
 
 def round_problems(rnd: PriorityRound) -> list[Problem]:
@@ -213,6 +211,7 @@ def open_round(
         max_per_problem=most,
         opened_by_id=by.id,
         closes_at=closes_at,
+        problems=problems,
     )
     db.session.add(rnd)
     db.session.flush()

@@ -1,6 +1,15 @@
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.core.db import TimestampMixin, UTCDateTime, enum_column
@@ -48,6 +57,15 @@ class Problem(TimestampMixin, db.Model):
     reported_by: Mapped["User | None"] = relationship()  # noqa: F821
 
 
+#: the problems a priority round ranks: the CO's open problems when it opened, fixed then
+priority_round_problems = Table(
+    "priority_round_problems",
+    db.metadata,
+    Column("round_id", ForeignKey("priority_rounds.id", ondelete="CASCADE"), primary_key=True),
+    Column("problem_id", ForeignKey("problems.id"), primary_key=True),
+)
+
+
 class PriorityRound(TimestampMixin, db.Model):
     """A CO ranks its open problems: members spread points, meetings add show-of-hands counts."""
 
@@ -69,6 +87,9 @@ class PriorityRound(TimestampMixin, db.Model):
     members_at_close: Mapped[int | None]
 
     organisation: Mapped["CommunityOrganisation"] = relationship()  # noqa: F821
+    problems: Mapped[list[Problem]] = relationship(
+        secondary=priority_round_problems, order_by=Problem.id
+    )
     points: Mapped[list["PriorityPoints"]] = relationship(back_populates="round")
     tallies: Mapped[list["PriorityTally"]] = relationship(back_populates="round")
 

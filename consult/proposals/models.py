@@ -220,7 +220,11 @@ class Vote(db.Model):
     """One member's vote in a round. The unique constraint is what makes it one."""
 
     __tablename__ = "votes"
-    __table_args__ = (UniqueConstraint("round_id", "membership_id"),)
+    __table_args__ = (
+        UniqueConstraint("round_id", "membership_id"),
+        # monitoring counts votes cast in a period
+        Index("ix_votes_cast_at", "cast_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("vote_rounds.id"))
