@@ -347,3 +347,18 @@ def test_update_with_csrf_on(app, csrf_app, world, make, as_user):
     response = c.post(f"{url}/updates", data={"update-progress": "20", "update-csrf_token": token})
     assert response.status_code == 302
     assert reload(p).progress_percent == 20
+
+
+def test_proposal_page_links_to_the_works(client, world, login, make):
+    from consult.core.enums import ProposalState
+
+    p = make.proposal(world.co, state=ProposalState.IN_PROGRESS, progress_percent=45)
+    p.started_on = p.created_at.date()
+    login(world.member)
+    page = client.get(f"/proposals/{p.id}").get_data(as_text=True)
+    assert f"/proposals/{p.id}/implementation" in page
+    assert "45%" in page
+    draft = make.proposal(world.co)
+    assert f"/proposals/{draft.id}/implementation" not in client.get(
+        f"/proposals/{draft.id}"
+    ).get_data(as_text=True)
