@@ -6,7 +6,6 @@ import struct
 import zlib
 
 import pytest
-from flask import g
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
@@ -36,18 +35,6 @@ def png_bytes(width: int = 2, height: int = 2) -> bytes:
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 32
 WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 24
-
-
-@pytest.fixture
-def as_user(login, client):
-    """Log in as someone else. Requests share the test's app context, where Flask-Login keeps
-    the user it loaded, so that one is forgotten first."""
-
-    def _as(user, c=None):
-        g.pop("_login_user", None)
-        return login(user, c or client)
-
-    return _as
 
 
 def get_status(client, url: str) -> int:
@@ -189,9 +176,9 @@ def _stored(world, make, data, name, owner=None):
     return attachment
 
 
-def test_download_image_inline_with_stored_type_and_nosniff(client, as_user, world, make):
+def test_download_image_inline_with_stored_type_and_nosniff(client, login, world, make):
     attachment = _stored(world, make, png_bytes(), "រូបថត.png")  # a Khmer filename
-    as_user(world.member)
+    login(world.member)
     r = client.get(f"/attachments/{attachment.id}")
     assert r.status_code == 200
     assert r.mimetype == "image/png"
@@ -203,9 +190,9 @@ def test_download_image_inline_with_stored_type_and_nosniff(client, as_user, wor
     r.close()
 
 
-def test_download_pdf_as_attachment_with_matching_extension(client, as_user, world, make):
+def test_download_pdf_as_attachment_with_matching_extension(client, login, world, make):
     attachment = _stored(world, make, PDF, "minutes.exe")
-    as_user(world.leader)
+    login(world.leader)
     r = client.get(f"/attachments/{attachment.id}")
     assert r.status_code == 200
     assert r.mimetype == "application/pdf"
@@ -214,24 +201,24 @@ def test_download_pdf_as_attachment_with_matching_extension(client, as_user, wor
     r.close()
 
 
-def test_meeting_file_refused_to_other_co_and_officers(client, as_user, world, make):
+def test_meeting_file_refused_to_other_co_and_officers(client, login, world, make):
     attachment = _stored(world, make, png_bytes(), "photo.png")
     for outsider in (world.other_member, world.other_leader, world.officer, world.outsider):
-        as_user(outsider)
+        login(outsider)
         assert get_status(client, f"/attachments/{attachment.id}") == 403, outsider.name
-    as_user(world.staff)
+    login(world.staff)
     assert get_status(client, f"/attachments/{attachment.id}") == 200
 
 
-def test_problem_file_follows_problem_access(client, as_user, world, make):
+def test_problem_file_follows_problem_access(client, login, world, make):
     attachment = _stored(world, make, png_bytes(), "lane.png", owner=make.problem(world.co))
-    as_user(world.officer)
+    login(world.officer)
     assert get_status(client, f"/attachments/{attachment.id}") == 200
-    as_user(world.other_officer)
+    login(world.other_officer)
     assert get_status(client, f"/attachments/{attachment.id}") == 403
 
 
-def test_download_needs_as_user(client, world, make):
+def test_download_needs_a_login(client, world, make):
     attachment = _stored(world, make, png_bytes(), "photo.png")
     r = client.get(f"/attachments/{attachment.id}")
     assert r.status_code == 302 and "/login" in r.headers["Location"]

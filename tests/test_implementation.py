@@ -4,7 +4,6 @@ import io
 from datetime import date, timedelta
 
 import pytest
-from flask import g
 from sqlalchemy import func, select
 
 from consult.attachments.models import Attachment
@@ -51,15 +50,6 @@ def audit(action):
 def reload(p):
     db.session.expire_all()
     return db.session.get(Proposal, p.id)
-
-
-@pytest.fixture
-def as_user(login, client):
-    def _as(user, c=None):
-        g.pop("_login_user", None)
-        return login(user, c or client)
-
-    return _as
 
 
 # --- services -------------------------------------------------------------------------------
@@ -186,11 +176,11 @@ def test_complete_needs_every_fact(app, world, make):
 # --- pages ----------------------------------------------------------------------------------
 
 
-def test_works_from_start_to_completion(app, world, make, client, as_user):
+def test_works_from_start_to_completion(app, world, make, client, login):
     p = agreed(make, world.co)
     url = f"/proposals/{p.id}/implementation"
 
-    as_user(world.officer)
+    login(world.officer)
     assert "Start works" in client.get(url).get_data(as_text=True)
     start = client.get(f"{url}/start")
     assert start.status_code == 200
@@ -215,7 +205,7 @@ def test_works_from_start_to_completion(app, world, make, client, as_user):
     (photo,) = db.session.scalars(select(Attachment)).all()
     assert photo.update_id == update.id
 
-    as_user(world.member)
+    login(world.member)
     html = client.get(url).get_data(as_text=True)
     assert "45% done" in html
     assert "Concrete poured on the first 50 m" in html
@@ -228,7 +218,7 @@ def test_works_from_start_to_completion(app, world, make, client, as_user):
     html = client.get(url).get_data(as_text=True)
     assert html.index("Thank you! Lane is dry.") < html.index("Concrete poured")  # newest first
 
-    as_user(world.officer)
+    login(world.officer)
     response = client.post(f"{url}/complete", data={"completed_on": date.today().isoformat()})
     assert response.status_code == 200  # re-rendered with the missing facts marked
     html = response.get_data(as_text=True)
@@ -254,9 +244,9 @@ def test_works_from_start_to_completion(app, world, make, client, as_user):
     assert "39,500,000" in html
 
 
-def test_a_refused_update_keeps_what_was_typed(app, world, make, client, as_user):
+def test_a_refused_update_keeps_what_was_typed(app, world, make, client, login):
     p = agreed(make, world.co, state=ProposalState.IN_PROGRESS, progress_percent=60)
-    as_user(world.officer)
+    login(world.officer)
     response = client.post(
         f"/proposals/{p.id}/implementation/updates",
         data={"update-progress": "50", "update-spent": "250000"},
@@ -269,9 +259,9 @@ def test_a_refused_update_keeps_what_was_typed(app, world, make, client, as_user
     assert db.session.scalar(select(func.count(ImplementationUpdate.id))) == 0
 
 
-def test_bad_input_is_a_form_error_not_a_crash(app, world, make, client, as_user):
+def test_bad_input_is_a_form_error_not_a_crash(app, world, make, client, login):
     p = agreed(make, world.co, state=ProposalState.IN_PROGRESS)
-    as_user(world.officer)
+    login(world.officer)
     response = client.post(
         f"/proposals/{p.id}/implementation/updates",
         data={"update-progress": "lots", "update-spent": "-5"},
@@ -282,20 +272,20 @@ def test_bad_input_is_a_form_error_not_a_crash(app, world, make, client, as_user
     assert response.status_code == 403  # already started: no start for anyone
 
 
-def test_member_cannot_post_progress(app, world, make, client, as_user):
+def test_member_cannot_post_progress(app, world, make, client, login):
     p = agreed(make, world.co, state=ProposalState.IN_PROGRESS)
-    as_user(world.member)
+    login(world.member)
     url = f"/proposals/{p.id}/implementation"
     assert client.post(f"{url}/updates", data={"update-progress": "90"}).status_code == 403
     assert client.post(f"{url}/complete", data={}).status_code == 403
-    as_user(world.leader)
+    login(world.leader)
     assert client.post(f"{url}/updates", data={"update-progress": "90"}).status_code == 403
     assert reload(p).progress_percent == 0
 
 
-def test_leader_cannot_start_works(app, world, make, client, as_user):
+def test_leader_cannot_start_works(app, world, make, client, login):
     p = agreed(make, world.co)
-    as_user(world.leader)
+    login(world.leader)
     url = f"/proposals/{p.id}/implementation"
     assert client.get(url).status_code == 200
     assert client.get(f"{url}/start").status_code == 403
@@ -304,30 +294,30 @@ def test_leader_cannot_start_works(app, world, make, client, as_user):
     assert reload(p).state == ProposalState.AGREED
 
 
-def test_other_municipality_and_other_co_are_refused(app, world, make, client, as_user):
+def test_other_municipality_and_other_co_are_refused(app, world, make, client, login):
     p = agreed(make, world.co, state=ProposalState.IN_PROGRESS)
     url = f"/proposals/{p.id}/implementation"
-    as_user(world.other_officer)
+    login(world.other_officer)
     assert client.get(url).status_code == 403
     assert client.post(f"{url}/updates", data={"update-progress": "90"}).status_code == 403
     assert client.get(f"{url}/complete").status_code == 403
-    as_user(world.other_member)
+    login(world.other_member)
     assert client.get(url).status_code == 403
     assert client.post(f"{url}/comments", data={"comment-note": "hi"}).status_code == 403
     assert reload(p).progress_percent == 0
     assert db.session.scalar(select(func.count(ImplementationUpdate.id))) == 0
 
 
-def test_no_works_page_before_agreement(app, world, make, client, as_user):
+def test_no_works_page_before_agreement(app, world, make, client, login):
     p = make.proposal(world.co, state=ProposalState.NEGOTIATING)
-    as_user(world.officer)
+    login(world.officer)
     assert client.get(f"/proposals/{p.id}/implementation").status_code == 403
     assert client.get("/proposals/999999/implementation").status_code == 404
 
 
-def test_staff_record_progress(app, world, make, client, as_user):
+def test_staff_record_progress(app, world, make, client, login):
     p = agreed(make, world.co, state=ProposalState.IN_PROGRESS)
-    as_user(world.staff)
+    login(world.staff)
     response = client.post(
         f"/proposals/{p.id}/implementation/updates", data={"update-progress": "10"}
     )
@@ -336,11 +326,11 @@ def test_staff_record_progress(app, world, make, client, as_user):
     assert notices(world.officer, "implementation.updated") == 1  # staff tell both sides
 
 
-def test_update_with_csrf_on(app, csrf_app, world, make, as_user):
+def test_update_with_csrf_on(app, csrf_app, world, make, login):
     p = agreed(make, world.co, state=ProposalState.IN_PROGRESS)
     db.session.commit()
     c = csrf_app.test_client()
-    as_user(world.officer, c)
+    login(world.officer, c)
     url = f"/proposals/{p.id}/implementation"
     assert c.post(f"{url}/updates", data={"update-progress": "20"}).status_code == 400
     token = csrf_token(c.get(url).data)

@@ -3,7 +3,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from flask import g
 
 from consult.core.enums import MessageKind, ProposalState
 from consult.extensions import db
@@ -19,17 +18,6 @@ def submitted(make, co, state=ProposalState.SUBMITTED, **kw):
     db.session.add(ProposalVersion(proposal=p, number=1, reason="submitted", **p.terms()))
     db.session.flush()
     return p
-
-
-@pytest.fixture
-def as_user(login, client):
-    """Log the test client in as someone else (Flask-Login's cached user is forgotten)."""
-
-    def _as(user):
-        g.pop("_login_user", None)
-        return login(user)
-
-    return _as
 
 
 def inbox_url(m, **args):
@@ -96,36 +84,36 @@ def test_answer_stops_the_clock(world, make):
 # --- who sees it ----------------------------------------------------------------------------
 
 
-def test_inbox_access(world, make, client, as_user):
+def test_inbox_access(world, make, client, login):
     submitted(make, world.co, title="Footbridge over the canal")
     db.session.commit()
     url = inbox_url(world.municipality)
-    as_user(world.officer)
+    login(world.officer)
     r = client.get(url)
     assert r.status_code == 200
     assert "Footbridge over the canal" in r.get_data(as_text=True)
-    as_user(world.staff)
+    login(world.staff)
     assert client.get(url).status_code == 200
-    as_user(world.other_officer)
+    login(world.other_officer)
     assert client.get(url).status_code == 403
-    as_user(world.leader)
+    login(world.leader)
     assert client.get(url).status_code == 403
     assert client.get("/municipalities/999999/inbox").status_code == 404
 
 
-def test_inbox_lists_only_what_was_submitted_to_this_municipality(world, make, client, as_user):
+def test_inbox_lists_only_what_was_submitted_to_this_municipality(world, make, client, login):
     submitted(make, world.co, title="Ours submitted")
     make.proposal(world.co, state=ProposalState.APPROVED, title="Ours not yet submitted")
     submitted(make, world.other_co, title="Someone else's")
     db.session.commit()
-    as_user(world.officer)
+    login(world.officer)
     html = client.get(inbox_url(world.municipality)).get_data(as_text=True)
     assert "Ours submitted" in html
     assert "Ours not yet submitted" not in html
     assert "Someone else&#39;s" not in html and "Someone else's" not in html
 
 
-def test_inbox_shows_each_proposals_facts(world, make, client, as_user):
+def test_inbox_shows_each_proposals_facts(world, make, client, login):
     world.municipality.response_target_days = 14
     submitted(
         make,
@@ -135,7 +123,7 @@ def test_inbox_shows_each_proposals_facts(world, make, client, as_user):
         submitted_at=datetime.now(UTC) - timedelta(days=20),
     )
     db.session.commit()
-    as_user(world.officer)
+    login(world.officer)
     html = client.get(inbox_url(world.municipality)).get_data(as_text=True)
     assert "Boeung Kak CO · Boeung Kak</small>" in html
     assert "12,500,000" in html
@@ -170,34 +158,34 @@ def three(world, make):
 TITLES = ["Answered drain", "Older toilets", "Newest lane"]
 
 
-def test_inbox_newest_first_by_default(world, three, client, as_user):
-    as_user(world.officer)
+def test_inbox_newest_first_by_default(world, three, client, login):
+    login(world.officer)
     html = client.get(inbox_url(world.municipality)).get_data(as_text=True)
     assert titles_in(html, TITLES) == ["Newest lane", "Older toilets", "Answered drain"]
 
 
-def test_inbox_oldest_waiting_first(world, three, client, as_user):
-    as_user(world.officer)
+def test_inbox_oldest_waiting_first(world, three, client, login):
+    login(world.officer)
     html = client.get(inbox_url(world.municipality, sort="waiting")).get_data(as_text=True)
     assert titles_in(html, TITLES) == ["Older toilets", "Newest lane", "Answered drain"]
 
 
-def test_inbox_filter_by_state(world, three, client, as_user):
-    as_user(world.officer)
+def test_inbox_filter_by_state(world, three, client, login):
+    login(world.officer)
     html = client.get(inbox_url(world.municipality, state="under_review")).get_data(as_text=True)
     assert titles_in(html, TITLES) == ["Answered drain"]
 
 
-def test_inbox_filter_by_settlement(world, three, client, as_user):
+def test_inbox_filter_by_settlement(world, three, client, login):
     second = three[3]
-    as_user(world.officer)
+    login(world.officer)
     url = inbox_url(world.municipality, settlement=second.settlement_id)
     html = client.get(url).get_data(as_text=True)
     assert titles_in(html, TITLES) == ["Older toilets"]
 
 
-def test_inbox_ignores_junk_filters(world, three, client, as_user):
-    as_user(world.officer)
+def test_inbox_ignores_junk_filters(world, three, client, login):
+    login(world.officer)
     other_settlement = world.other_co.settlement_id  # not one of this municipality's
     url = inbox_url(
         world.municipality, state="bogus", settlement=other_settlement, sort="x", page="y"
@@ -211,14 +199,14 @@ def test_inbox_ignores_junk_filters(world, three, client, as_user):
     ]
 
 
-def test_inbox_paginates_and_keeps_filters(world, make, client, as_user):
+def test_inbox_paginates_and_keeps_filters(world, make, client, login):
     from consult.negotiation import routes
 
     start = datetime.now(UTC) - timedelta(days=5)
     for i in range(routes.PER_PAGE + 2):
         submitted(make, world.co, title=f"Scheme #{i:02d}", submitted_at=start + timedelta(hours=i))
     db.session.commit()
-    as_user(world.officer)
+    login(world.officer)
     first = client.get(inbox_url(world.municipality, state="submitted")).get_data(as_text=True)
     assert f"Scheme #{routes.PER_PAGE + 1:02d}" in first and "Scheme #00" not in first
     assert "page=2" in first and "state=submitted" in first
@@ -231,26 +219,26 @@ def test_inbox_paginates_and_keeps_filters(world, make, client, as_user):
 # --- unread counts ---------------------------------------------------------------------------
 
 
-def test_unread_counts_drop_when_the_officer_opens_the_thread(world, make, client, as_user):
+def test_unread_counts_drop_when_the_officer_opens_the_thread(world, make, client, login):
     p = submitted(make, world.co, title="Water point")
     service.post_message(p, world.leader, MessageKind.COMMENT, "Any news?")
     service.post_message(p, world.leader, MessageKind.COMMENT, "We are waiting.")
     db.session.commit()
-    as_user(world.officer)
+    login(world.officer)
     html = client.get(inbox_url(world.municipality)).get_data(as_text=True)
     assert "2 new" in html
     assert client.get(f"/proposals/{p.id}/thread").status_code == 200
     html = client.get(inbox_url(world.municipality)).get_data(as_text=True)
     assert "new</span>" not in html
     # Staff read the same inbox and still have both messages unread.
-    as_user(world.staff)
+    login(world.staff)
     assert "2 new" in client.get(inbox_url(world.municipality)).get_data(as_text=True)
 
 
-def test_own_messages_never_count_as_unread_in_the_inbox(world, make, client, as_user):
+def test_own_messages_never_count_as_unread_in_the_inbox(world, make, client, login):
     p = submitted(make, world.co, title="Water point")
     service.post_message(p, world.officer, MessageKind.QUESTION, "How many households?")
     db.session.commit()
-    as_user(world.officer)
+    login(world.officer)
     html = client.get(inbox_url(world.municipality)).get_data(as_text=True)
     assert "new</span>" not in html

@@ -5,7 +5,6 @@ import os
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from flask import g
 from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
 
@@ -16,17 +15,6 @@ from consult.meetings import service
 from consult.meetings.models import Attendance, Meeting
 from tests.helpers import csrf_token
 from tests.test_attachments import png_bytes
-
-
-@pytest.fixture
-def as_user(login, client):
-    """Log in as someone else; Flask-Login's cached user is forgotten first."""
-
-    def _as(user, c=None):
-        g.pop("_login_user", None)
-        return login(user, c or client)
-
-    return _as
 
 
 def membership_id(user, co):
@@ -128,8 +116,8 @@ def test_edit_meeting_replaces_attendance_and_is_audited(app, world, make):
 # --- routes -------------------------------------------------------------------------------
 
 
-def test_leader_logs_a_meeting_with_attendance_counts_and_photo(app, client, as_user, world):
-    as_user(world.leader)
+def test_leader_logs_a_meeting_with_attendance_counts_and_photo(app, client, login, world):
+    login(world.leader)
     form = client.get(f"/co/{world.co.id}/meetings/new").get_data(as_text=True)
     assert 'type="checkbox"' in form and "Dara (member)" in form
     assert "members or not" in form and 'enctype="multipart/form-data"' in form
@@ -161,12 +149,12 @@ def test_leader_logs_a_meeting_with_attendance_counts_and_photo(app, client, as_
     assert f"/co/{world.co.id}/problems/new?meeting_id={meeting.id}" in html
 
 
-def test_meeting_list_newest_first_and_paginated(client, as_user, world, make):
+def test_meeting_list_newest_first_and_paginated(client, login, world, make):
     now = datetime.now(UTC)
     for days in range(25):
         make.meeting(world.co, held_at=now - timedelta(days=days), place=f"Place {days:02d}")
     db.session.commit()
-    as_user(world.member)
+    login(world.member)
     first = client.get(f"/co/{world.co.id}/meetings").get_data(as_text=True)
     assert first.index("Place 00") < first.index("Place 01")
     assert "Place 24" not in first
@@ -174,31 +162,31 @@ def test_meeting_list_newest_first_and_paginated(client, as_user, world, make):
     assert "Place 24" in second and "Place 00" not in second
 
 
-def test_member_cannot_log_a_meeting(client, as_user, world):
-    as_user(world.member)
+def test_member_cannot_log_a_meeting(client, login, world):
+    login(world.member)
     assert client.get(f"/co/{world.co.id}/meetings/new").status_code == 403
     assert client.post(f"/co/{world.co.id}/meetings/new", data=form_data(world)).status_code == 403
     assert count(Meeting) == 0
 
 
-def test_other_co_and_officer_cannot_see_or_edit_a_meeting(client, as_user, world, make):
+def test_other_co_and_officer_cannot_see_or_edit_a_meeting(client, login, world, make):
     meeting = make.meeting(world.co)
     db.session.commit()
     for user in (world.other_member, world.other_leader, world.officer):
-        as_user(user)
+        login(user)
         assert client.get(f"/meetings/{meeting.id}").status_code == 403, user.name
         assert client.get(f"/co/{world.co.id}/meetings").status_code == 403, user.name
-    as_user(world.other_leader)
+    login(world.other_leader)
     assert client.post(f"/meetings/{meeting.id}/edit", data=form_data(world)).status_code == 403
-    as_user(world.member)
+    login(world.member)
     assert client.get(f"/meetings/{meeting.id}").status_code == 200
     assert client.get(f"/meetings/{meeting.id}/edit").status_code == 403
-    as_user(world.staff)
+    login(world.staff)
     assert client.get(f"/meetings/{meeting.id}").status_code == 200
 
 
-def test_negative_head_count_is_refused_and_typing_kept(client, as_user, world):
-    as_user(world.leader)
+def test_negative_head_count_is_refused_and_typing_kept(client, login, world):
+    login(world.leader)
     r = client.post(f"/co/{world.co.id}/meetings/new", data=form_data(world, men_present="-3"))
     assert r.status_code == 200
     html = r.get_data(as_text=True)
@@ -207,8 +195,8 @@ def test_negative_head_count_is_refused_and_typing_kept(client, as_user, world):
     assert count(Meeting) == 0
 
 
-def test_fewer_people_counted_than_members_ticked_is_refused(client, as_user, world):
-    as_user(world.leader)
+def test_fewer_people_counted_than_members_ticked_is_refused(client, login, world):
+    login(world.leader)
     data = form_data(world, women_present="1", men_present="0", other_present="0")
     r = client.post(f"/co/{world.co.id}/meetings/new", data=data)
     assert r.status_code == 200
@@ -218,8 +206,8 @@ def test_fewer_people_counted_than_members_ticked_is_refused(client, as_user, wo
     assert count(Meeting) == 0
 
 
-def test_non_image_upload_refused_keeping_minutes_and_leaving_nothing(app, client, as_user, world):
-    as_user(world.leader)
+def test_non_image_upload_refused_keeping_minutes_and_leaving_nothing(app, client, login, world):
+    login(world.leader)
     data = form_data(world, files=[(io.BytesIO(b"not a picture at all"), "photo.png")])
     r = client.post(f"/co/{world.co.id}/meetings/new", data=data)
     assert r.status_code == 200
@@ -231,8 +219,8 @@ def test_non_image_upload_refused_keeping_minutes_and_leaving_nothing(app, clien
     assert uploads_on_disk(app) == []
 
 
-def test_oversize_upload_refused_keeping_minutes_and_leaving_nothing(app, client, as_user, world):
-    as_user(world.leader)
+def test_oversize_upload_refused_keeping_minutes_and_leaving_nothing(app, client, login, world):
+    login(world.leader)
     big = png_bytes() + b"\x00" * app.config["UPLOAD_MAX_BYTES"]
     data = form_data(
         world, files=[(io.BytesIO(png_bytes()), "fine.png"), (io.BytesIO(big), "big.png")]
@@ -246,10 +234,10 @@ def test_oversize_upload_refused_keeping_minutes_and_leaving_nothing(app, client
     assert uploads_on_disk(app) == []  # the valid file was not written either
 
 
-def test_leader_edits_a_meeting_in_local_time(client, as_user, world, make):
+def test_leader_edits_a_meeting_in_local_time(client, login, world, make):
     meeting = make.meeting(world.co, held_at=datetime(2025, 3, 8, 11, 30, tzinfo=UTC))
     db.session.commit()
-    as_user(world.leader)
+    login(world.leader)
     form = client.get(f"/meetings/{meeting.id}/edit").get_data(as_text=True)
     assert 'value="2025-03-08"' in form and 'value="18:30"' in form  # shown in local time
     r = client.post(
@@ -268,7 +256,6 @@ def test_logging_a_meeting_with_csrf_on(csrf_app, world):
     with client.session_transaction() as session:
         session["_user_id"] = str(world.leader.id)
         session["_fresh"] = True
-    g.pop("_login_user", None)
     url = f"/co/{world.co.id}/meetings/new"
     assert client.post(url, data=form_data(world)).status_code == 400  # no token
     token = csrf_token(client.get(url).data)
