@@ -376,3 +376,57 @@ from consult.notifications.models import Notification  # noqa: E402  (appended s
 def _open_notification(user: User, n: Notification) -> bool:
     """A notification is its recipient's alone."""
     return n.user_id == user.id
+
+
+# --- counter-offers in the negotiation thread ---------------------------------------------
+
+from consult.core.enums import CounterOfferStatus, MessageKind  # noqa: E402  (appended section)
+
+
+def _is_offer(m: Message) -> bool:
+    return m.kind == MessageKind.COUNTER_OFFER and m.version is not None
+
+
+def _offer_raises_share(m: Message) -> bool:
+    """The offer asks more of the community (cash + labour) than the version it answers."""
+    base = m.version
+    cash = base.community_cash if m.offer_community_cash is None else m.offer_community_cash
+    labour = base.community_labour if m.offer_community_labour is None else m.offer_community_labour
+    return cash + labour > base.community_share
+
+
+@rule(Message, "answer_offer")
+def _answer_offer(user: User, m: Message) -> bool:
+    """Act for the CO on a counter-offer (accept, reject, put to or close a member vote): the
+    CO's leader only. Whether it can be answered *now* is the service's call, with a reason."""
+    return _is_offer(m) and is_leader(user, m.proposal.co_id)
+
+
+@rule(Message, "accept_offer", "reject_offer")
+def _offer_waiting(user: User, m: Message) -> bool:
+    """Show the answer buttons: the offer waits for the community and the workflow allows."""
+    return (
+        _answer_offer(user, m)
+        and m.offer_status == CounterOfferStatus.PENDING
+        and workflow.is_allowed(m.proposal.state, "answer_counter_offer", workflow.LEADER)
+    )
+
+
+@rule(Message, "put_offer_to_vote")
+def _put_offer_to_vote(user: User, m: Message) -> bool:
+    """Only an offer that raises the community's contribution is put to the members."""
+    return _offer_waiting(user, m) and _offer_raises_share(m)
+
+
+@rule(Message, "vote_on_offer")
+def _vote_on_offer(user: User, m: Message) -> bool:
+    return (
+        _is_offer(m)
+        and m.offer_status == CounterOfferStatus.IN_VOTE
+        and is_member(user, m.proposal.co_id)
+    )
+
+
+@rule(Message, "close_offer_vote")
+def _close_offer_vote(user: User, m: Message) -> bool:
+    return _answer_offer(user, m) and m.offer_status == CounterOfferStatus.IN_VOTE

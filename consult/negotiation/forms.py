@@ -2,10 +2,19 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form, HiddenField, SelectField, TextAreaField
+from wtforms import (
+    DateTimeLocalField,
+    DecimalField,
+    Form,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from consult.attachments.forms import AttachmentsField
 from consult.core.enums import MessageKind, ProposalState
 from consult.core.permissions import SEEN_BY_MUNICIPALITY
 
@@ -27,6 +36,7 @@ class MessageForm(FlaskForm):
         ],
         render_kw={"rows": 5},
     )
+    files = AttachmentsField(_l("Photos or documents (optional)"))
 
     def limit_kinds(self, kinds: list[MessageKind]) -> None:
         self.kind.choices = [SelectChoice(k.value, k.label) for k in kinds]
@@ -91,3 +101,80 @@ class InboxFilterForm(Form):
         _l("Settlement"), choices=[SelectChoice("", _l("All settlements"))], default=""
     )
     sort = SelectField(_l("Order"), choices=SORTS, default="newest")
+
+
+# --- counter-offers -------------------------------------------------------------------------
+
+NOT_NEGATIVE = NumberRange(min=0, message=_l("Cannot be negative."))
+
+
+def _amount(label):
+    return DecimalField(
+        label,
+        places=2,
+        validators=[InputRequired(_l("Give an amount, 0 if none.")), NOT_NEGATIVE],
+        render_kw={"inputmode": "decimal"},
+    )
+
+
+class CounterOfferForm(FlaskForm):
+    """The officer's other terms; it starts from the latest version's, so only what changes
+    needs typing."""
+
+    municipal_share = _amount(_l("Municipality pays"))
+    community_cash = _amount(_l("Community cash"))
+    community_labour = _amount(_l("Community labour (value)"))
+    scope = TextAreaField(
+        _l("Change of scope (optional)"),
+        validators=[
+            Optional(),
+            Length(max=2000, message=_l("At most %(max)d characters.", max=2000)),
+        ],
+        render_kw={"rows": 3},
+    )
+    timeline = StringField(
+        _l("Timeline"),
+        validators=[
+            Optional(),
+            Length(max=200, message=_l("At most %(max)d characters.", max=200)),
+        ],
+    )
+    body = TextAreaField(
+        _l("Message to the community (optional)"),
+        validators=[
+            Optional(),
+            Length(max=MAX_BODY, message=_l("At most %(max)d characters.", max=MAX_BODY)),
+        ],
+        render_kw={"rows": 3},
+    )
+    files = AttachmentsField(_l("Photos or documents (optional)"))
+
+
+class OfferAcceptForm(FlaskForm):
+    note = TextAreaField(
+        _l("Note to the municipality (optional)"),
+        validators=[
+            Optional(),
+            Length(max=MAX_BODY, message=_l("At most %(max)d characters.", max=MAX_BODY)),
+        ],
+        render_kw={"rows": 2},
+    )
+
+
+class OfferRejectForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why the community rejects it"),
+        validators=[
+            DataRequired(_l("Say why the community rejects it; the municipality will read it.")),
+            Length(max=MAX_BODY, message=_l("At most %(max)d characters.", max=MAX_BODY)),
+        ],
+        render_kw={"rows": 2},
+    )
+
+
+class OfferVoteForm(FlaskForm):
+    closes_at = DateTimeLocalField(
+        _l("Voting closes at"),
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
+        validators=[InputRequired(_l("Give the closing date and time."))],
+    )

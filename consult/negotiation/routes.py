@@ -1,6 +1,9 @@
 """The municipality's inbox and the negotiation thread of a proposal."""
 
-from flask import flash, redirect, render_template, request, url_for
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -9,18 +12,25 @@ from wtforms.fields.choices import SelectChoice
 
 from consult.communities.models import Municipality, Settlement
 from consult.core.db import utcnow
-from consult.core.enums import MessageKind, ProposalState
+from consult.core.enums import CounterOfferStatus, MessageKind, ProposalState, VoteChoice
 from consult.core.permissions import can, require
+from consult.core.templating import ActionForm
 from consult.extensions import db
 from consult.negotiation import bp, service
 from consult.negotiation.forms import (
     AcceptForm,
     AcknowledgeForm,
+    CounterOfferForm,
     DeclineForm,
     InboxFilterForm,
     MessageForm,
+    OfferAcceptForm,
+    OfferRejectForm,
+    OfferVoteForm,
 )
-from consult.proposals.models import Proposal
+from consult.negotiation.models import Message
+from consult.proposals.forms import VoteForm
+from consult.proposals.models import Proposal, Vote
 from consult.proposals.service import TransitionRefused
 
 PER_PAGE = 20
@@ -97,7 +107,11 @@ def post_message(proposal_id: int):
     if form.validate_on_submit():
         try:
             service.post_message(
-                proposal, current_user, MessageKind(form.kind.data), form.body.data
+                proposal,
+                current_user,
+                MessageKind(form.kind.data),
+                form.body.data,
+                uploads=form.files.uploads,
             )
         except (service.NegotiationError, TransitionRefused) as error:
             db.session.rollback()
@@ -187,6 +201,8 @@ def _render_thread(
     acknowledge_form: AcknowledgeForm | None = None,
     accept_form: AcceptForm | None = None,
     decline_form: DeclineForm | None = None,
+    counter_form: CounterOfferForm | None = None,
+    offer_forms: dict | None = None,
 ):
     """The thread page; a form given here (with its errors and what was typed) replaces the
     empty one. Only the forms the reader may use are shown."""
@@ -205,15 +221,249 @@ def _render_thread(
         accept_form.version_id.data = str(latest.id)
     if decline_form is None and can(current_user, "decline", proposal):
         decline_form = DeclineForm(**fresh)
+    if counter_form is None and latest is not None and can(current_user, "counter_offer", proposal):
+        # Starts from the latest version's terms: the officer changes only what differs.
+        counter_form = CounterOfferForm(**fresh)
+        counter_form.municipal_share.data = latest.amount_requested
+        counter_form.community_cash.data = latest.community_cash
+        counter_form.community_labour.data = latest.community_labour
+        counter_form.timeline.data = latest.timeline
+    messages = service.thread_messages(proposal)
+    waiting = service.open_offer(proposal)
     return render_template(
         "negotiation/thread.html",
         proposal=proposal,
         municipality=proposal.municipality,
         latest=latest,
-        messages=service.thread_messages(proposal),
+        versions=proposal.versions,
+        messages=messages,
+        files=service.message_attachments(messages),
+        diffs={
+            m.id: service.offer_diff(m)
+            for m in messages
+            if m.kind == MessageKind.COUNTER_OFFER and m.version is not None
+        },
+        clock=service.response_clock(proposal, utcnow()),
+        offer=_offer_panel(proposal, waiting, offer_forms or {}),
         message_form=message_form,
         acknowledge_form=acknowledge_form,
         accept_form=accept_form,
         decline_form=decline_form,
-        officer_actions=any((acknowledge_form, accept_form, decline_form)),
+        counter_form=counter_form,
+        officer_actions=any((acknowledge_form, accept_form, decline_form, counter_form)),
     )
+
+
+def _offer_panel(proposal: Proposal, offer: Message | None, forms: dict) -> dict | None:
+    """What the page shows under the counter-offer that waits for the community: the
+    leader's answer forms, or the members' vote (a form given in ``forms`` keeps its errors)."""
+    if offer is None:
+        return None
+    fresh = {"formdata": None}
+    panel = {"message": offer, "round": None}
+    if can(current_user, "accept_offer", offer):
+        panel["accept"] = forms.get("accept") or OfferAcceptForm(**fresh)
+        panel["reject"] = forms.get("reject") or OfferRejectForm(**fresh)
+    if can(current_user, "put_offer_to_vote", offer):
+        vote_form = forms.get("vote") or OfferVoteForm(**fresh)
+        if vote_form.closes_at.data is None:
+            local = (utcnow() + timedelta(days=7)).astimezone(_zone(proposal))
+            vote_form.closes_at.data = local.replace(tzinfo=None, second=0, microsecond=0)
+        panel["vote"] = vote_form
+    if offer.offer_status == CounterOfferStatus.IN_VOTE:
+        rnd = service.offer_round(offer)
+        membership = current_user.membership_in(proposal.co_id)
+        panel.update(
+            round=rnd,
+            in_time=rnd is not None and utcnow() < rnd.closes_at,
+            can_vote=can(current_user, "vote_on_offer", offer) and membership is not None,
+            mine=membership
+            and rnd
+            and db.session.scalar(
+                select(Vote.choice).where(
+                    Vote.round_id == rnd.id, Vote.membership_id == membership.id
+                )
+            ),
+            ballot=VoteForm(**fresh),
+            choices=list(VoteChoice),
+            can_close=can(current_user, "close_offer_vote", offer),
+        )
+    return panel
+
+
+def _zone(proposal: Proposal) -> ZoneInfo:
+    return ZoneInfo(proposal.municipality.timezone)
+
+
+def _back(proposal: Proposal, anchor: str = "end"):
+    return redirect(url_for("negotiation.thread", proposal_id=proposal.id, _anchor=anchor))
+
+
+def _field_error(form, error: Exception, default: str) -> None:
+    """Put a service's refusal next to its field (or ``default``), keeping what was typed."""
+    name = getattr(error, "field", None)
+    target = form[name] if name and name in form else form[default]
+    target.errors = [*target.errors, str(error)]
+
+
+# --- counter-offers -------------------------------------------------------------------------
+
+
+@bp.route("/proposals/<int:proposal_id>/thread/counter-offer", methods=["POST"])
+@login_required
+def counter_offer(proposal_id: int):
+    proposal = db.get_or_404(Proposal, proposal_id)
+    require(current_user, "counter_offer", proposal)
+    form = CounterOfferForm()
+    if form.validate_on_submit():
+        try:
+            service.counter_offer(
+                proposal,
+                current_user,
+                municipal_share=form.municipal_share.data,
+                community_cash=form.community_cash.data,
+                community_labour=form.community_labour.data,
+                scope=form.scope.data,
+                timeline=form.timeline.data,
+                body=form.body.data,
+                uploads=form.files.uploads,
+            )
+        except (service.NegotiationError, TransitionRefused) as error:
+            db.session.rollback()
+            _field_error(form, error, "municipal_share")
+        else:
+            db.session.commit()
+            flash(_("Your counter-offer is sent to the community."), "success")
+            return _back(proposal)
+    return _render_thread(proposal, counter_form=form)
+
+
+def _load_offer(proposal_id: int, message_id: int, action: str) -> tuple[Proposal, Message]:
+    proposal = db.get_or_404(Proposal, proposal_id)
+    offer = db.get_or_404(Message, message_id)
+    if offer.proposal_id != proposal.id:
+        abort(404)
+    require(current_user, action, offer)
+    return proposal, offer
+
+
+@bp.route("/proposals/<int:proposal_id>/thread/offers/<int:message_id>/accept", methods=["POST"])
+@login_required
+def accept_offer(proposal_id: int, message_id: int):
+    proposal, offer = _load_offer(proposal_id, message_id, "answer_offer")
+    form = OfferAcceptForm()
+    if form.validate_on_submit():
+        try:
+            version = service.accept_counter_offer(proposal, current_user, offer, form.note.data)
+        except (service.NegotiationError, TransitionRefused) as error:
+            db.session.rollback()
+            _field_error(form, error, "note")
+        else:
+            db.session.commit()
+            flash(
+                _("The counter-offer is accepted: its terms are version %(n)d.", n=version.number),
+                "success",
+            )
+            return _back(proposal)
+    return _render_thread(proposal, offer_forms={"accept": form})
+
+
+@bp.route("/proposals/<int:proposal_id>/thread/offers/<int:message_id>/reject", methods=["POST"])
+@login_required
+def reject_offer(proposal_id: int, message_id: int):
+    proposal, offer = _load_offer(proposal_id, message_id, "answer_offer")
+    form = OfferRejectForm()
+    if form.validate_on_submit():
+        try:
+            service.reject_counter_offer(proposal, current_user, offer, form.reason.data)
+        except (service.NegotiationError, TransitionRefused) as error:
+            db.session.rollback()
+            _field_error(form, error, "reason")
+        else:
+            db.session.commit()
+            flash(_("The counter-offer is rejected; the municipality can read why."), "success")
+            return _back(proposal)
+    return _render_thread(proposal, offer_forms={"reject": form})
+
+
+@bp.route("/proposals/<int:proposal_id>/thread/offers/<int:message_id>/vote/open", methods=["POST"])
+@login_required
+def open_offer_vote(proposal_id: int, message_id: int):
+    proposal, offer = _load_offer(proposal_id, message_id, "answer_offer")
+    form = OfferVoteForm()
+    if form.validate_on_submit():
+        closes_at = form.closes_at.data.replace(tzinfo=_zone(proposal)).astimezone(UTC)
+        try:
+            service.put_counter_offer_to_vote(proposal, current_user, offer, closes_at)
+        except (service.NegotiationError, TransitionRefused) as error:
+            db.session.rollback()
+            _field_error(form, error, "closes_at")
+        else:
+            db.session.commit()
+            flash(_("The members can now vote on the counter-offer."), "success")
+            return _back(proposal, f"m{offer.id}")
+    return _render_thread(proposal, offer_forms={"vote": form})
+
+
+@bp.route("/proposals/<int:proposal_id>/thread/offers/<int:message_id>/vote", methods=["POST"])
+@login_required
+def offer_ballot(proposal_id: int, message_id: int):
+    proposal = db.get_or_404(Proposal, proposal_id)
+    require(current_user, "ballot", proposal)
+    offer = db.get_or_404(Message, message_id)
+    if offer.proposal_id != proposal.id:
+        abort(404)
+    form = VoteForm()
+    if not form.validate_on_submit():
+        flash(_("Nothing was changed: the page had expired. Please try again."), "error")
+        return _back(proposal, f"m{offer.id}")
+    choice = VoteChoice(form.choice.data)
+    try:
+        outcome = service.cast_offer_vote(proposal, current_user, offer, choice)
+    except service.NegotiationError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        messages = {
+            "cast": _("Your vote is counted: %(choice)s.", choice=choice.label),
+            "changed": _("Your vote is changed to: %(choice)s.", choice=choice.label),
+            "unchanged": _("Your vote was already: %(choice)s.", choice=choice.label),
+        }
+        flash(messages[outcome], "success")
+    return _back(proposal, f"m{offer.id}")
+
+
+@bp.route(
+    "/proposals/<int:proposal_id>/thread/offers/<int:message_id>/vote/close", methods=["POST"]
+)
+@login_required
+def close_offer_vote(proposal_id: int, message_id: int):
+    proposal, offer = _load_offer(proposal_id, message_id, "answer_offer")
+    if not ActionForm().validate_on_submit():
+        flash(_("Nothing was changed: the page had expired. Please try again."), "error")
+        return _back(proposal, f"m{offer.id}")
+    try:
+        rnd, version = service.close_offer_vote(proposal, current_user, offer)
+    except (service.NegotiationError, TransitionRefused) as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        if version is not None:
+            flash(
+                _(
+                    "The members approved the counter-offer: its terms are version %(n)d.",
+                    n=version.number,
+                ),
+                "success",
+            )
+        else:
+            flash(
+                _(
+                    "The vote is closed: %(result)s. The counter-offer is rejected.",
+                    result=rnd.result.label,
+                ),
+                "success",
+            )
+    return _back(proposal)

@@ -5,8 +5,10 @@ commit, touch the request or render; the view commits once. Every state change g
 :func:`consult.proposals.service.apply_transition`.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import url_for
@@ -14,17 +16,29 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from consult.attachments.models import Attachment
+from consult.attachments.service import Upload, store
 from consult.audit.service import record
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation, Municipality
-from consult.core.db import utcnow
-from consult.core.enums import Decision, MessageKind, ProposalState, Side
+from consult.core.db import CENT, utcnow
+from consult.core.enums import (
+    CounterOfferStatus,
+    Decision,
+    MessageKind,
+    ProposalState,
+    Side,
+    VoteChoice,
+    VoteResult,
+    VoteSubject,
+)
 from consult.core.permissions import can, is_member, is_officer_of
 from consult.extensions import db
 from consult.negotiation.models import Message, ThreadRead
 from consult.notifications.service import notify
-from consult.proposals.models import Proposal, ProposalVersion
-from consult.proposals.service import apply_transition, people_to_tell
+from consult.proposals import service as proposals
+from consult.proposals.models import Proposal, ProposalVersion, VoteRound
+from consult.proposals.service import apply_transition, check_transition, people_to_tell
 from consult.proposals.workflow import WITH_MUNICIPALITY
 
 #: longest message body the service accepts (the form says the same)
@@ -236,15 +250,21 @@ def writable_kinds(user: User, proposal: Proposal) -> list[MessageKind]:
 
 
 def post_message(
-    proposal: Proposal, by: User, kind: MessageKind, body: str | None, **offer
+    proposal: Proposal,
+    by: User,
+    kind: MessageKind,
+    body: str | None,
+    *,
+    uploads: Iterable[Upload] = (),
+    **offer,
 ) -> Message:
-    """Post a comment or question by ``by`` in ``proposal``'s thread.
+    """Post a comment or question by ``by`` in ``proposal``'s thread, with checked files.
 
-    A question from the municipality's officer moves the proposal to negotiating. ``offer``
-    is reserved for counter-offers (``offer_municipal_share=…``), which are not built yet.
+    A question from the municipality's officer moves the proposal to negotiating.
+    Counter-offers have their own service, :func:`counter_offer`, with structured terms.
     """
     if offer or kind == MessageKind.COUNTER_OFFER:
-        raise NegotiationError(_l("Counter-offers cannot be made here yet."))
+        raise NegotiationError(_l("Use the counter-offer form to propose other terms."))
     if not can(by, "write", proposal):
         raise NegotiationError(_l("You cannot write in this thread now."))
     if kind not in writable_kinds(by, proposal):
@@ -258,7 +278,9 @@ def post_message(
             by,
             notify_other_side=proposal.state != ProposalState.NEGOTIATING,
         )
-    return _add_message(proposal, by, kind, body)
+    message = _add_message(proposal, by, kind, body)
+    store(uploads, owner=message, by=by)
+    return message
 
 
 def acknowledge(proposal: Proposal, by: User, note: str | None = None) -> Message:
@@ -314,6 +336,490 @@ def decline(proposal: Proposal, by: User, reason: str | None) -> Message:
         decision=Decision.DECLINE,
         version=_latest_version(proposal),
     )
+
+
+# --- response clock -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResponseClock:
+    """How long the municipality took (or is taking) to give a first response."""
+
+    submitted_at: datetime | None
+    first_response_at: datetime | None
+    days: int | None
+    target: int
+    awaiting: bool
+    overdue: bool
+
+
+def response_clock(proposal: Proposal, now: datetime) -> ResponseClock:
+    """The thread's clock, by the same rules as the inbox (:func:`days_waiting`,
+    :func:`is_overdue`)."""
+    target = proposal.municipality.response_target_days
+    return ResponseClock(
+        submitted_at=proposal.submitted_at,
+        first_response_at=proposal.first_response_at,
+        days=days_waiting(proposal, now),
+        target=target,
+        awaiting=awaiting_response(proposal),
+        overdue=is_overdue(proposal, now, target),
+    )
+
+
+# --- terms compared -------------------------------------------------------------------------
+
+#: the terms a version shows side by side, with how to print each (money, enum, number, text)
+TERM_ROWS = (
+    ("title", _l("Title"), "text"),
+    ("infrastructure_type", _l("Type"), "enum"),
+    ("location", _l("Where"), "text"),
+    ("estimated_cost", _l("Estimated cost"), "money"),
+    ("amount_requested", _l("Requested from the municipality"), "money"),
+    ("community_cash", _l("Community cash"), "money"),
+    ("community_labour", _l("Community labour (value)"), "money"),
+    ("households_benefiting", _l("Households benefiting"), "number"),
+    ("timeline", _l("Timeline"), "text"),
+    ("description", _l("Description and scope"), "text"),
+)
+
+
+@dataclass(frozen=True)
+class TermRow:
+    name: str
+    label: object
+    kind: str
+    before: object
+    after: object
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def compare_terms(before: dict, after: dict, names: Iterable[str] | None = None) -> list[TermRow]:
+    """Every term of two sets of terms (two versions, or a version and an offer), in order."""
+    wanted = set(names) if names is not None else None
+    return [
+        TermRow(name, label, kind, before.get(name), after.get(name))
+        for name, label, kind in TERM_ROWS
+        if wanted is None or name in wanted
+    ]
+
+
+# --- counter-offers -------------------------------------------------------------------------
+
+
+class CounterOfferError(NegotiationError):
+    """A counter-offer (or an answer to one) refused; ``field`` names the form field."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+#: the statuses in which a counter-offer still waits for the community's answer
+OPEN_OFFER = (CounterOfferStatus.PENDING, CounterOfferStatus.IN_VOTE)
+#: the longest scope change the service accepts (the form says the same)
+MAX_SCOPE = 2000
+MAX_TIMELINE = 200
+
+
+def offered_terms(offer: Message, base: ProposalVersion | None = None) -> dict:
+    """The terms the offer proposes: its base version's terms with the offered ones applied.
+
+    An offer field left ``None`` keeps the version's value. The estimated cost is recomputed as
+    municipal share + community cash + community labour. A scope change is *appended* to the
+    description (after a blank line): the original scope stays readable and the change agreed
+    to is part of the version's text.
+    """
+    base = base or offer.version
+    terms = base.terms()
+
+    def pick(value, current):
+        return current if value is None else value
+
+    terms["amount_requested"] = pick(offer.offer_municipal_share, base.amount_requested)
+    terms["community_cash"] = pick(offer.offer_community_cash, base.community_cash)
+    terms["community_labour"] = pick(offer.offer_community_labour, base.community_labour)
+    terms["estimated_cost"] = (
+        terms["amount_requested"] + terms["community_cash"] + terms["community_labour"]
+    )
+    if offer.offer_timeline:
+        terms["timeline"] = offer.offer_timeline
+    if offer.offer_scope:
+        terms["description"] = "\n\n".join(x for x in (base.description, offer.offer_scope) if x)
+    return terms
+
+
+@dataclass(frozen=True)
+class OfferDiff:
+    """What a counter-offer changes in the version it was made on, for the thread."""
+
+    offer: Message
+    base: ProposalVersion
+    rows: list[TermRow]
+    #: offered community cash + labour minus the version's (positive: the community pays more)
+    community_change: Decimal
+    scope: str | None
+
+    @property
+    def raises_community_share(self) -> bool:
+        return self.community_change > 0
+
+
+def offer_diff(offer: Message) -> OfferDiff:
+    base = offer.version
+    after = offered_terms(offer, base)
+    before = base.terms()
+    rows = compare_terms(
+        before,
+        after,
+        (
+            "amount_requested",
+            "community_cash",
+            "community_labour",
+            "estimated_cost",
+            "timeline",
+        ),
+    )
+    change = (after["community_cash"] + after["community_labour"]) - base.community_share
+    return OfferDiff(offer, base, rows, change, offer.offer_scope)
+
+
+def open_offer(proposal: Proposal) -> Message | None:
+    """The counter-offer still waiting for the community's answer (at most one)."""
+    return db.session.scalar(
+        select(Message)
+        .where(
+            Message.proposal_id == proposal.id,
+            Message.kind == MessageKind.COUNTER_OFFER,
+            Message.offer_status.in_(OPEN_OFFER),
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+
+
+def _money(value, field: str, current: Decimal) -> Decimal:
+    if value is None or value == "":
+        return current
+    try:
+        amount = Decimal(value).quantize(CENT)
+    except (ArithmeticError, ValueError):
+        raise CounterOfferError(_l("Give an amount in digits."), field=field) from None
+    if amount < 0:
+        raise CounterOfferError(_l("An amount cannot be negative."), field=field)
+    return amount
+
+
+def counter_offer(
+    proposal: Proposal,
+    by: User,
+    *,
+    municipal_share,
+    community_cash,
+    community_labour,
+    scope: str | None = None,
+    timeline: str | None = None,
+    body: str | None = None,
+    uploads: Iterable[Upload] = (),
+) -> Message:
+    """The municipality's officer offers other terms for the latest version.
+
+    At least one term must differ. A counter-offer still waiting for an answer is withdrawn by
+    the new one; one under a member vote blocks a new one until the vote closes. The proposal
+    moves to negotiating. Amounts equal to the version's are stored as ``None`` ("unchanged").
+    """
+    _lock(proposal)
+    check_transition(proposal, "counter_offer", by)
+    base = _latest_version(proposal)
+    if base is None:
+        raise CounterOfferError(_l("There is no submitted version to answer."))
+    current = open_offer(proposal)
+    if current is not None and current.offer_status == CounterOfferStatus.IN_VOTE:
+        raise CounterOfferError(
+            _l(
+                "The community's members are voting on your previous counter-offer. "
+                "Wait for the result before making another."
+            )
+        )
+    share = _money(municipal_share, "municipal_share", base.amount_requested)
+    cash = _money(community_cash, "community_cash", base.community_cash)
+    labour = _money(community_labour, "community_labour", base.community_labour)
+    scope = (scope or "").strip() or None
+    if scope and len(scope) > MAX_SCOPE:
+        raise CounterOfferError(_l("At most %(max)d characters.", max=MAX_SCOPE), field="scope")
+    timeline = (timeline or "").strip() or None
+    if timeline and len(timeline) > MAX_TIMELINE:
+        raise CounterOfferError(
+            _l("At most %(max)d characters.", max=MAX_TIMELINE), field="timeline"
+        )
+    if timeline == base.timeline:
+        timeline = None
+    offer = {
+        "offer_municipal_share": share if share != base.amount_requested else None,
+        "offer_community_cash": cash if cash != base.community_cash else None,
+        "offer_community_labour": labour if labour != base.community_labour else None,
+        "offer_scope": scope,
+        "offer_timeline": timeline,
+    }
+    if all(v is None for v in offer.values()):
+        raise CounterOfferError(
+            _l(
+                "These are the terms of version %(n)d. Change at least one term to make "
+                "a counter-offer.",
+                n=base.number,
+            ),
+            field="municipal_share",
+        )
+    body = _clean_body(body, required=False)
+    replaced = []
+    if current is not None:
+        current.offer_status = CounterOfferStatus.WITHDRAWN
+        replaced.append(current.id)
+    apply_transition(
+        proposal,
+        "counter_offer",
+        by,
+        notify_other_side=proposal.state != ProposalState.NEGOTIATING,
+        version=base.number,
+        replaces=replaced,
+        **offer,
+    )
+    message = _add_message(
+        proposal,
+        by,
+        MessageKind.COUNTER_OFFER,
+        body,
+        version=base,
+        offer_status=CounterOfferStatus.PENDING,
+        **offer,
+    )
+    store(uploads, owner=message, by=by)
+    return message
+
+
+def _answerable(proposal: Proposal, offer: Message, *, in_vote: bool = False) -> None:
+    """Refuse unless ``offer`` is this proposal's counter-offer waiting for this answer."""
+    if offer.proposal_id != proposal.id or offer.kind != MessageKind.COUNTER_OFFER:
+        raise CounterOfferError(_l("This is not a counter-offer on this proposal."))
+    db.session.refresh(offer)  # read after the proposal lock: another answer may have landed
+    if offer.offer_status == CounterOfferStatus.IN_VOTE and not in_vote:
+        raise CounterOfferError(
+            _l("The members are voting on this counter-offer. Close the vote to answer it.")
+        )
+    expected = CounterOfferStatus.IN_VOTE if in_vote else CounterOfferStatus.PENDING
+    if offer.offer_status != expected:
+        raise CounterOfferError(
+            _l("This counter-offer has already been answered or replaced by a newer one.")
+        )
+
+
+def _accept_offer(proposal: Proposal, by: User, offer: Message, note: str | None, **detail):
+    latest = _latest_version(proposal)
+    if latest is None or offer.version_id != latest.id:
+        raise CounterOfferError(
+            _l("The terms have changed since this counter-offer was made; it no longer applies.")
+        )
+    terms = offered_terms(offer, latest)
+    version = ProposalVersion(
+        proposal_id=proposal.id,
+        number=latest.number + 1,
+        reason="counter-offer accepted",
+        created_by_id=by.id,
+        **terms,
+    )
+    db.session.add(version)
+    db.session.flush()
+    for name, value in terms.items():  # the live proposal follows its newest version
+        setattr(proposal, name, value)
+    offer.offer_status = CounterOfferStatus.ACCEPTED
+    offer.resulting_version_id = version.id
+    apply_transition(
+        proposal,
+        "answer_counter_offer",
+        by,
+        notify_other_side=False,  # the decision message below tells the officers
+        answer="accepted",
+        offer_id=offer.id,
+        version=version.number,
+        terms=version.terms(),
+        **detail,
+    )
+    _add_message(
+        proposal, by, MessageKind.DECISION, note, decision=Decision.ACCEPT, version=version
+    )
+    return version
+
+
+def _reject_offer(proposal: Proposal, by: User, offer: Message, reason: str, **detail) -> Message:
+    offer.offer_status = CounterOfferStatus.REJECTED
+    apply_transition(
+        proposal,
+        "answer_counter_offer",
+        by,
+        notify_other_side=False,
+        answer="rejected",
+        offer_id=offer.id,
+        reason=reason,
+        **detail,
+    )
+    return _add_message(
+        proposal,
+        by,
+        MessageKind.DECISION,
+        reason,
+        decision=Decision.DECLINE,
+        version=offer.version,
+    )
+
+
+def accept_counter_offer(
+    proposal: Proposal, by: User, offer: Message, note: str | None = None
+) -> ProposalVersion:
+    """The CO's leader accepts a counter-offer: its terms become a new immutable version
+    (and the proposal's terms); the officer can then accept that version. The proposal row
+    is locked first, so an officer cannot accept the version being superseded meanwhile."""
+    _lock(proposal)
+    check_transition(proposal, "answer_counter_offer", by)
+    _answerable(proposal, offer)
+    note = _clean_body(note, required=False)
+    return _accept_offer(proposal, by, offer, note)
+
+
+def reject_counter_offer(proposal: Proposal, by: User, offer: Message, reason: str | None):
+    """The CO's leader rejects a counter-offer with a reason; the negotiation goes on."""
+    _lock(proposal)
+    check_transition(proposal, "answer_counter_offer", by)
+    _answerable(proposal, offer)
+    reason = _clean_body(reason, required=False)
+    if not reason:
+        raise CounterOfferError(
+            _l("Say why the community rejects it; the municipality will read it."), field="reason"
+        )
+    return _reject_offer(proposal, by, offer, reason)
+
+
+def put_counter_offer_to_vote(
+    proposal: Proposal, by: User, offer: Message, closes_at: datetime, *, now=None
+) -> VoteRound:
+    """The leader asks the members before answering a counter-offer that raises the
+    community's contribution. The offer waits "in vote"; the proposal stays negotiating."""
+    _lock(proposal)
+    check_transition(proposal, "answer_counter_offer", by)
+    _answerable(proposal, offer)
+    if not offer_diff(offer).raises_community_share:
+        raise CounterOfferError(
+            _l("Only a counter-offer that raises the community's share is put to a vote.")
+        )
+    try:
+        rnd = proposals.open_counter_offer_vote(proposal, offer.id, by, closes_at, now=now)
+    except proposals.VoteError as error:
+        raise CounterOfferError(str(error), field=error.field) from None
+    offer.offer_status = CounterOfferStatus.IN_VOTE
+    apply_transition(
+        proposal,
+        "answer_counter_offer",
+        by,
+        notify_other_side=False,
+        answer="put to vote",
+        offer_id=offer.id,
+        round_id=rnd.id,
+    )
+    return rnd
+
+
+def offer_round(offer: Message) -> VoteRound | None:
+    """The latest member vote on ``offer`` (open or closed)."""
+    return db.session.scalar(
+        select(VoteRound)
+        .where(VoteRound.counter_offer_id == offer.id)
+        .order_by(VoteRound.id.desc())
+        .limit(1)
+    )
+
+
+def cast_offer_vote(proposal: Proposal, member: User, offer: Message, choice: VoteChoice) -> str:
+    """A member votes yes/no/abstain on the counter-offer in vote."""
+    if offer.proposal_id != proposal.id:
+        raise CounterOfferError(_l("This is not a counter-offer on this proposal."))
+    try:
+        return proposals.cast_counter_offer_vote(
+            proposal, member.membership_in(proposal.co_id), offer.id, choice
+        )
+    except proposals.VoteError as error:
+        raise CounterOfferError(str(error)) from None
+
+
+def close_offer_vote(proposal: Proposal, by: User, offer: Message, *, now=None):
+    """The leader closes the members' vote: approved accepts the counter-offer (a new
+    version), rejected or no quorum rejects it with the result as the reason.
+    Returns ``(round, version or None)``."""
+    from flask_babel import gettext
+
+    _lock(proposal)
+    check_transition(proposal, "answer_counter_offer", by)
+    _answerable(proposal, offer, in_vote=True)
+    try:
+        rnd, b = proposals.close_counter_offer_vote(proposal, offer.id, by, now=now)
+    except proposals.VoteError as error:
+        raise CounterOfferError(str(error)) from None
+    if rnd.result == VoteResult.APPROVED:
+        return rnd, _accept_offer(proposal, by, offer, None, round_id=rnd.id)
+    # Written down in the leader's language, as if they had typed it.
+    reason = gettext(
+        "The members did not approve the counter-offer (%(result)s: %(yes)d yes, %(no)d no, "
+        "%(abstain)d abstained, %(members)d members).",
+        result=rnd.result.label,
+        yes=b.yes,
+        no=b.no,
+        abstain=b.abstain,
+        members=b.members,
+    )
+    _reject_offer(proposal, by, offer, reason, round_id=rnd.id)
+    return rnd, None
+
+
+def approving_round(version: ProposalVersion) -> VoteRound | None:
+    """The member vote that approved ``version``: the vote on the counter-offer it came from,
+    else the last approved vote on the proposal before the version was made."""
+    offer_id = db.session.scalar(
+        select(Message.id).where(Message.resulting_version_id == version.id).limit(1)
+    )
+    if offer_id is not None:
+        rnd = db.session.scalar(
+            select(VoteRound)
+            .where(VoteRound.counter_offer_id == offer_id, VoteRound.result == VoteResult.APPROVED)
+            .order_by(VoteRound.id.desc())
+            .limit(1)
+        )
+        if rnd is not None:
+            return rnd
+    return db.session.scalar(
+        select(VoteRound)
+        .where(
+            VoteRound.proposal_id == version.proposal_id,
+            VoteRound.subject == VoteSubject.PROPOSAL,
+            VoteRound.result == VoteResult.APPROVED,
+            VoteRound.closed_at <= version.created_at,
+        )
+        .order_by(VoteRound.closed_at.desc())
+        .limit(1)
+    )
+
+
+def message_attachments(messages: list[Message]) -> dict[int, list[Attachment]]:
+    """The files of a page of messages, by message id, in one query."""
+    ids = [m.id for m in messages]
+    if not ids:
+        return {}
+    files: dict[int, list[Attachment]] = {}
+    for a in db.session.scalars(
+        select(Attachment).where(Attachment.message_id.in_(ids)).order_by(Attachment.id)
+    ):
+        files.setdefault(a.message_id, []).append(a)
+    return files
 
 
 # --- helpers --------------------------------------------------------------------------------

@@ -390,3 +390,6 @@ def withdraw(proposal_id: int):
     return render_template(
         "proposals/withdraw.html", p=proposal, co=proposal.organisation, form=form
     )
+
+
+from consult.proposals import versions  # noqa: E402,F401  (compare and dossier pages)

@@ -850,3 +850,179 @@ def _refuse_version_change(mapper, connection, target):
 @event.listens_for(ProposalVersion, "before_delete")
 def _refuse_version_delete(mapper, connection, target):
     raise VersionIsImmutable(f"proposal version {target.id} cannot be deleted")
+
+
+# --- member votes on a municipal counter-offer ----------------------------------------------
+# Added for the negotiation feature. The proposal stays "negotiating" throughout: these rounds
+# have subject COUNTER_OFFER and never touch the proposal's draft → voting workflow, and the
+# functions above (which look only at subject PROPOSAL) are not changed by them.
+
+
+def counter_offer_round(
+    proposal: Proposal, offer_id: int, *, lock: bool = False
+) -> VoteRound | None:
+    """The open member vote on counter-offer ``offer_id``; read fresh and row-locked
+    (PostgreSQL) when ``lock``, as ballots and the close must be serialised."""
+    query = (
+        select(VoteRound)
+        .where(
+            VoteRound.proposal_id == proposal.id,
+            VoteRound.subject == VoteSubject.COUNTER_OFFER,
+            VoteRound.counter_offer_id == offer_id,
+            VoteRound.closed_at.is_(None),
+        )
+        .order_by(VoteRound.id.desc())
+        .limit(1)
+    )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalar(query)
+
+
+def open_counter_offer_vote(
+    proposal: Proposal,
+    offer_id: int,
+    by: User,
+    closes_at: datetime,
+    *,
+    now: datetime | None = None,
+) -> VoteRound:
+    """Open a member vote on a counter-offer with the CO's current rule; tells the members.
+    The caller (negotiation) checks that the offer may be put to a vote."""
+    now = now or utcnow()
+    if closes_at <= now:
+        raise VoteError(_l("The closing time must be in the future."), field="closes_at")
+    if counter_offer_round(proposal, offer_id) is not None:
+        raise VoteError(_l("The members are already voting on this counter-offer."))
+    co = proposal.organisation
+    rnd = VoteRound(
+        proposal_id=proposal.id,
+        subject=VoteSubject.COUNTER_OFFER,
+        counter_offer_id=offer_id,
+        opened_by_id=by.id,
+        opened_at=now,
+        closes_at=closes_at,
+        quorum_percent=co.quorum_percent,
+        threshold_percent=co.threshold_percent,
+    )
+    db.session.add(rnd)
+    db.session.flush()
+    record(
+        "vote.opened",
+        rnd,
+        by,
+        proposal_id=proposal.id,
+        co_id=proposal.co_id,
+        subject=VoteSubject.COUNTER_OFFER,
+        counter_offer_id=offer_id,
+        closes_at=closes_at,
+        quorum_percent=rnd.quorum_percent,
+        threshold_percent=rnd.threshold_percent,
+    )
+    notify(
+        [u for u in members_of(proposal.co_id) if u.id != by.id],
+        "vote.opened",
+        link=_thread_link(proposal),
+        proposal_id=proposal.id,
+        title=proposal.title,
+    )
+    return rnd
+
+
+def cast_counter_offer_vote(
+    proposal: Proposal,
+    membership: Membership,
+    offer_id: int,
+    choice: VoteChoice,
+    *,
+    now: datetime | None = None,
+) -> str:
+    """A member's ballot on a counter-offer: "cast", "changed" or "unchanged". Same atomic
+    upsert and exact recount as :func:`cast_vote`."""
+    now = now or utcnow()
+    if membership is None or membership.co_id != proposal.co_id or membership.left_on is not None:
+        raise VoteError(_l("Only current members of the CO can vote."))
+    rnd = counter_offer_round(proposal, offer_id, lock=True)
+    if rnd is None:
+        raise VoteError(_l("There is no open vote on this counter-offer."))
+    if now >= rnd.closes_at:
+        from consult.core.formatting import local_datetime
+
+        raise VoteError(
+            _l(
+                "Voting closed at %(time)s. Nothing was counted.",
+                time=local_datetime(rnd.closes_at, proposal.municipality.timezone, "short"),
+            )
+        )
+    table = Vote.__table__
+    ins = _insert(table).values(
+        round_id=rnd.id, membership_id=membership.id, choice=choice, cast_at=now
+    )
+    stmt = ins.on_conflict_do_update(
+        index_elements=[table.c.round_id, table.c.membership_id],
+        set_={"choice": ins.excluded.choice, "changed_at": now},
+        where=table.c.choice != ins.excluded.choice,
+    ).returning(table.c.id, table.c.changed_at)
+    row = db.session.execute(stmt).first()
+    if row is None:
+        return "unchanged"
+    _recount(rnd)
+    outcome = "cast" if row.changed_at is None else "changed"
+    vote = db.session.get(Vote, row.id, populate_existing=True)
+    record(
+        f"vote.{outcome}",
+        vote,
+        membership.user,
+        proposal_id=proposal.id,
+        co_id=proposal.co_id,
+        round_id=rnd.id,
+        choice=choice,
+    )
+    return outcome
+
+
+def close_counter_offer_vote(
+    proposal: Proposal, offer_id: int, by: User, *, now: datetime | None = None
+) -> tuple[VoteRound, Breakdown]:
+    """Close the vote on a counter-offer and fix its result; the caller acts on the result
+    (accept the offer when approved, reject it otherwise)."""
+    now = now or utcnow()
+    rnd = counter_offer_round(proposal, offer_id, lock=True)
+    if rnd is None:
+        raise VoteError(_l("There is no open vote on this counter-offer."))
+    _recount(rnd)
+    b = breakdown(rnd)
+    rnd.closed_at = now
+    rnd.members_at_close = b.members
+    rnd.result = b.result
+    record(
+        "vote.closed",
+        rnd,
+        by,
+        proposal_id=proposal.id,
+        co_id=proposal.co_id,
+        subject=VoteSubject.COUNTER_OFFER,
+        counter_offer_id=offer_id,
+        result=b.result,
+        yes=b.yes,
+        no=b.no,
+        abstain=b.abstain,
+        members_at_close=b.members,
+        early=now < rnd.closes_at,
+    )
+    notify(
+        members_of(proposal.co_id),
+        "vote.closed",
+        link=_thread_link(proposal),
+        proposal_id=proposal.id,
+        title=proposal.title,
+        result=str(b.result.label),
+    )
+    return rnd, b
+
+
+def _thread_link(proposal: Proposal) -> str | None:
+    try:
+        return url_for("negotiation.thread", proposal_id=proposal.id)
+    except RuntimeError:  # outside a request: no link, the notice still reads
+        return None

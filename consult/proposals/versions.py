@@ -1,0 +1,71 @@
+"""Versions side by side, and the printable dossier of one version (for paper files)."""
+
+from flask import abort, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from consult.core.enums import VoteChoice, VoteResult
+from consult.core.permissions import require
+from consult.extensions import db
+from consult.negotiation import service as negotiation
+from consult.proposals import bp
+from consult.proposals import service as proposals
+from consult.proposals.models import Proposal, ProposalVersion
+
+
+def _version(proposal: Proposal, number: int | None) -> ProposalVersion:
+    if number is None:
+        abort(404)
+    return db.first_or_404(
+        select(ProposalVersion).where(
+            ProposalVersion.proposal_id == proposal.id, ProposalVersion.number == number
+        )
+    )
+
+
+@bp.route("/proposals/<int:proposal_id>/versions/compare")
+@login_required
+def compare_versions(proposal_id: int):
+    """Two versions' terms side by side (``?a=1&b=2``), changed rows marked."""
+    proposal = db.get_or_404(Proposal, proposal_id)
+    require(current_user, "view", proposal)
+    numbers = [v.number for v in proposal.versions]
+    if not numbers:
+        abort(404)
+    # Without a choice: the last two versions (or the only one against itself).
+    b_default = numbers[-1]
+    a_default = numbers[-2] if len(numbers) > 1 else numbers[-1]
+    a = _version(proposal, request.args.get("a", a_default, type=int))
+    b = _version(proposal, request.args.get("b", b_default, type=int))
+    rows = negotiation.compare_terms(a.terms(), b.terms())
+    return render_template(
+        "proposals/compare.html",
+        p=proposal,
+        a=a,
+        b=b,
+        rows=rows,
+        changed=sum(1 for r in rows if r.changed),
+        numbers=numbers,
+    )
+
+
+@bp.route("/proposals/<int:proposal_id>/versions/<int:number>/dossier")
+@login_required
+def dossier(proposal_id: int, number: int):
+    """One version on one printable page: who, where, the terms, the problems, the vote that
+    approved it, the agreement and room for signatures."""
+    proposal = db.get_or_404(Proposal, proposal_id)
+    require(current_user, "view", proposal)
+    v = _version(proposal, number)
+    rnd = negotiation.approving_round(v)
+    return render_template(
+        "proposals/dossier.html",
+        p=proposal,
+        v=v,
+        co=proposal.organisation,
+        rnd=rnd,
+        b=proposals.breakdown(rnd) if rnd is not None else None,
+        choices=list(VoteChoice),
+        genders=proposals.GENDERS,
+        results=VoteResult,
+    )
