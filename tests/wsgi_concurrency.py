@@ -270,7 +270,10 @@ def seed_vote(members: int, tag: str):
     from tests import factories
 
     password_hash = generate_password_hash(PASSWORD)
-    co = factories.co(name=f"Load CO {tag}")
+    town = factories.municipality(name=f"Load town {tag}", city=f"Load city {tag}")
+    co = factories.co(
+        factories.settlement(town, name=f"Load settlement {tag}"), name=f"Load CO {tag}"
+    )
     leader = factories.leader(co, phone=None, email=f"leader-{tag}@load.test", password=None)
     users = [
         factories.member(co, phone=None, email=f"voter{i}-{tag}@load.test", password=None)
