@@ -130,3 +130,21 @@ def test_thread_links_to_the_comparison(world, make, client, as_user):
     as_user(world.leader)
     html = client.get(f"/proposals/{p.id}/thread").get_data(as_text=True)
     assert f"/proposals/{p.id}/versions/compare?a=1&amp;b=2" in html
+
+
+def test_version_list_links_compare_and_dossier_in_the_readers_language(client, world, login):
+    from consult.core.enums import ProposalState
+    from consult.extensions import db
+    from consult.proposals.models import ProposalVersion
+    from tests import factories
+
+    p = factories.proposal(world.co, state=ProposalState.NEGOTIATING)
+    for n, reason in ((1, "submitted"), (2, "counter-offer accepted")):
+        db.session.add(ProposalVersion(proposal=p, number=n, reason=reason, **p.terms()))
+    login(world.member)
+    page = client.get(f"/proposals/{p.id}").get_data(as_text=True)
+    assert f"/proposals/{p.id}/versions/compare?a=1&amp;b=2" in page
+    assert f"/proposals/{p.id}/versions/2/dossier" in page
+    client.post("/language", data={"lang": "km", "next": "/"})
+    page = client.get(f"/proposals/{p.id}").get_data(as_text=True)
+    assert "បានទទួលយកសំណើតប" in page  # "counter-offer accepted", stored as a code

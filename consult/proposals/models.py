@@ -1,6 +1,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -171,6 +172,18 @@ class ProposalVersion(SchemeTermsMixin, TimestampMixin, db.Model):
     @property
     def community_share(self) -> Decimal:
         return self.community_cash + self.community_labour
+
+    @property
+    def reason_label(self):
+        """The reason in the reader's language (the stored value is a code)."""
+        return VERSION_REASONS.get(self.reason, self.reason)
+
+
+#: why a version exists, as stored in ``ProposalVersion.reason``
+VERSION_REASONS = {
+    "submitted": _l("submitted"),
+    "counter-offer accepted": _l("counter-offer accepted"),
+}
 
 
 class VoteRound(TimestampMixin, db.Model):
