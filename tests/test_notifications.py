@@ -1,7 +1,6 @@
 """In-app notifications: who is told, the sentences, the nav count, opening and paging."""
 
 import pytest
-from flask import g
 from sqlalchemy import func, select
 
 from consult.core.enums import ProposalState
@@ -10,17 +9,6 @@ from consult.notifications import service
 from consult.notifications.models import Notification
 from consult.proposals.service import apply_transition
 from tests.helpers import csrf_token
-
-
-@pytest.fixture
-def as_user(login, client):
-    """Log the client in as someone else (forget the user Flask-Login cached in ``g``)."""
-
-    def _as(user, c=None):
-        g.pop("_login_user", None)
-        return login(user, c or client)
-
-    return _as
 
 
 def notices(user, kind=None):
@@ -62,11 +50,11 @@ def test_duplicates_and_none_are_skipped(app, world):
 @pytest.mark.parametrize(
     "kind, params, expected",
     [
-        ("proposal.state_changed", {"title": "Lane", "state": "Agreed"}, "“Lane” is now Agreed."),
+        ("proposal.state_changed", {"title": "Lane", "state": "agreed"}, "“Lane” is now Agreed."),
         ("proposal.submitted", {"co": "Boeung Kak CO", "title": "Lane"}, "Boeung Kak CO"),
         ("message.posted", {"title": "Lane", "author": "Chan"}, "from Chan"),
         ("vote.opened", {"title": "Lane"}, "A vote is open on “Lane”."),
-        ("vote.closed", {"title": "Lane", "result": "approved"}, "closed: approved"),
+        ("vote.closed", {"title": "Lane", "result": "no_quorum"}, "closed: No quorum"),
         (
             "implementation.updated",
             {"title": "Lane", "progress": 45, "author": "Chan"},
@@ -83,24 +71,32 @@ def test_every_kind_reads_as_a_sentence(app, kind, params, expected):
     assert kind not in sentence
 
 
+def test_stored_codes_are_shown_in_the_readers_language(app):
+    from flask_babel import force_locale
+
+    n = Notification(kind="proposal.state_changed", params={"title": "ផ្លូវ", "state": "negotiating"})
+    with app.test_request_context(), force_locale("km"):
+        assert "កំពុងចរចា" in service.text(n)  # "Negotiating"
+
+
 # --- pages ----------------------------------------------------------------------------------
 
 
-def test_unread_count_in_the_nav_and_styling(app, world, client, as_user):
+def test_unread_count_in_the_nav_and_styling(app, world, client, login):
     note(world.member)
     note(world.member, kind="vote.closed", title="Drain", result="approved")
     note(world.leader)  # someone else's
-    as_user(world.member)
+    login(world.member)
     html = client.get("/notifications").get_data(as_text=True)
     assert 'aria-label="2 unread"' in html
     assert html.count('class="unread"') == 2
     assert "A vote is open on “Lane”." in html
 
 
-def test_opening_marks_read_and_goes_to_the_link(app, world, client, as_user):
+def test_opening_marks_read_and_goes_to_the_link(app, world, client, login):
     n = note(world.member, link="/proposals/42")
     other = note(world.member)
-    as_user(world.member)
+    login(world.member)
     response = client.post(f"/notifications/{n.id}/open")
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/proposals/42")
@@ -110,41 +106,41 @@ def test_opening_marks_read_and_goes_to_the_link(app, world, client, as_user):
     assert 'aria-label="1 unread"' in html
 
 
-def test_an_outside_link_is_not_followed(app, world, client, as_user):
+def test_an_outside_link_is_not_followed(app, world, client, login):
     n = note(world.member, link="https://evil.example/phish")
-    as_user(world.member)
+    login(world.member)
     response = client.post(f"/notifications/{n.id}/open")
     assert response.headers["Location"].endswith("/notifications")
 
 
-def test_nobody_opens_someone_elses_notification(app, world, client, as_user):
+def test_nobody_opens_someone_elses_notification(app, world, client, login):
     n = note(world.leader)
-    as_user(world.member)
+    login(world.member)
     assert client.post(f"/notifications/{n.id}/open").status_code == 403
     assert db.session.get(Notification, n.id).read_at is None
     assert client.post("/notifications/999999/open").status_code == 404
 
 
-def test_opening_is_not_a_get(app, world, client, as_user):
+def test_opening_is_not_a_get(app, world, client, login):
     n = note(world.member)
-    as_user(world.member)
+    login(world.member)
     assert client.get(f"/notifications/{n.id}/open").status_code == 405
 
 
-def test_mark_all_read(app, world, client, as_user):
+def test_mark_all_read(app, world, client, login):
     note(world.member)
     note(world.member)
     theirs = note(world.leader)
-    as_user(world.member)
+    login(world.member)
     client.post("/notifications/read")
     assert service.unread_count(world.member) == 0
     assert db.session.get(Notification, theirs.id).read_at is None
 
 
-def test_pages_of_notifications(app, world, client, as_user):
+def test_pages_of_notifications(app, world, client, login):
     for i in range(service.PER_PAGE + 5):
         note(world.member, title=f"Scheme {i}")
-    as_user(world.member)
+    login(world.member)
     first = client.get("/notifications").get_data(as_text=True)
     assert f"Scheme {service.PER_PAGE + 4}" in first  # newest first
     assert "Scheme 0”" not in first
@@ -154,11 +150,11 @@ def test_pages_of_notifications(app, world, client, as_user):
     assert client.get("/notifications?page=99").status_code == 200
 
 
-def test_opening_with_csrf_on(app, csrf_app, world, as_user):
+def test_opening_with_csrf_on(app, csrf_app, world, login):
     n = note(world.member, link="/proposals/5")
     db.session.commit()
     c = csrf_app.test_client()
-    as_user(world.member, c)
+    login(world.member, c)
     assert c.post(f"/notifications/{n.id}/open").status_code == 400  # no token
     token = csrf_token(c.get("/notifications").data)
     response = c.post(f"/notifications/{n.id}/open", data={"csrf_token": token})

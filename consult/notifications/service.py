@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 
 from consult.auth.models import User
 from consult.core.db import utcnow
+from consult.core.enums import ProposalState, VoteResult
 from consult.extensions import db
 from consult.notifications.models import Notification, OutgoingMail
 
@@ -146,9 +147,16 @@ def text(n: Notification) -> str:
         except (TypeError, ValueError):
             return 0
 
+    def label(enum_cls, key: str) -> str:
+        """A stored code (e.g. "negotiating") in the reader's language."""
+        try:
+            return str(enum_cls(p.get(key)).label)
+        except ValueError:
+            return str(p.get(key) or "")
+
     sentences = {
         "proposal.state_changed": lambda: _(
-            "“%(title)s” is now %(state)s.", title=title, state=p.get("state", "")
+            "“%(title)s” is now %(state)s.", title=title, state=label(ProposalState, "state")
         ),
         "proposal.submitted": lambda: _(
             "%(co)s submitted “%(title)s”.", co=p.get("co", ""), title=title
@@ -158,7 +166,9 @@ def text(n: Notification) -> str:
         ),
         "vote.opened": lambda: _("A vote is open on “%(title)s”.", title=title),
         "vote.closed": lambda: _(
-            "The vote on “%(title)s” closed: %(result)s.", title=title, result=p.get("result", "")
+            "The vote on “%(title)s” closed: %(result)s.",
+            title=title,
+            result=label(VoteResult, "result"),
         ),
         "implementation.updated": lambda: _(
             "Works on “%(title)s” are %(progress)d%% done (update by %(author)s).",

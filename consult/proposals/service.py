@@ -73,7 +73,7 @@ def apply_transition(
             link=_proposal_link(proposal),
             proposal_id=proposal.id,
             title=proposal.title,
-            state=str(after.label),
+            state=after.value,  # a code: the reader's language is chosen when it is shown
         )
     return after
 
@@ -710,7 +710,7 @@ def close_vote(proposal: Proposal, by: User, *, now: datetime | None = None) -> 
         link=_proposal_link(proposal),
         proposal_id=proposal.id,
         title=proposal.title,
-        result=str(result.label),
+        result=result.value,
     )
     return rnd
 
