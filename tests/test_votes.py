@@ -411,3 +411,53 @@ def test_simultaneous_votes_give_one_vote_and_exact_counts(world, make, app):
     db.session.expire_all()
     assert db.session.scalar(select(func.count(Vote.id)).where(Vote.membership_id == me)) == 1
     assert _cached(rnd) == (1, 6, 0) == _stored_counts(rnd)
+
+
+def test_a_close_committed_elsewhere_is_seen_before_counting(world, make):
+    """This session still holds the round as open; another process closed it meanwhile. The
+    ballot must read the round fresh under its lock and be refused, not stored."""
+    p, rnd = _open(world, make)
+    assert rnd.closed_at is None  # loaded in this session's identity map
+    with db.engine.begin() as other:
+        other.execute(
+            VoteRound.__table__.update()
+            .where(VoteRound.__table__.c.id == rnd.id)
+            .values(closed_at=datetime.now(UTC))
+        )
+    with pytest.raises(service.VoteError):
+        service.cast_vote(p, _membership(world.member, world.co), VoteChoice.YES)
+    assert db.session.scalar(select(func.count(Vote.id))) == 0
+
+
+def test_no_one_can_close_the_vote_while_a_ballot_is_being_counted(world, make, monkeypatch):
+    """Between a ballot's "is the vote open?" check and its insert, a close from another
+    process must wait: the ballot holds the round's write lock (on SQLite too)."""
+    from sqlalchemy import text
+
+    p, rnd = _open(world, make)
+    attempts = []
+    check = service._refuse_unless_open
+
+    def close_from_elsewhere(proposal, locked_round, now):
+        with db.engine.connect() as other:
+            if db.engine.dialect.name == "sqlite":
+                other.execute(text("PRAGMA busy_timeout = 100"))
+            else:
+                other.execute(text("SET lock_timeout = '100ms'"))
+            try:
+                other.execute(
+                    VoteRound.__table__.update()
+                    .where(VoteRound.__table__.c.id == rnd.id)
+                    .values(closed_at=datetime.now(UTC))
+                )
+                other.commit()
+                attempts.append("closed")
+            except Exception:  # noqa: BLE001 - locked out, as it should be
+                other.rollback()
+                attempts.append("had to wait")
+        return check(proposal, locked_round, now)
+
+    monkeypatch.setattr(service, "_refuse_unless_open", close_from_elsewhere)
+    assert service.cast_vote(p, _membership(world.member, world.co), VoteChoice.YES) == "cast"
+    db.session.commit()
+    assert attempts == ["had to wait"]

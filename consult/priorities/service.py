@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, distinct, func, literal, select, update
+from sqlalchemy import delete, distinct, func, literal, select
 from sqlalchemy.exc import IntegrityError
 
 from consult.audit.service import record
@@ -30,6 +30,7 @@ from consult.communities.models import CommunityOrganisation, Membership
 from consult.communities.service import member_count
 from consult.core.db import utcnow
 from consult.core.enums import Gender, ProblemStatus
+from consult.core.locking import lock_row
 from consult.extensions import db
 from consult.meetings.models import Meeting
 from consult.problems.models import (
@@ -48,24 +49,6 @@ class PriorityError(ValueError):
 
 
 # --- locking --------------------------------------------------------------------------------
-
-
-def _lock_row(model, row_id: int, *conditions) -> bool:
-    """Take the write lock that makes the next reads and writes exact; False if no row matched.
-
-    A write that changes nothing (``SET id = id``) is enough: on PostgreSQL it holds the row's
-    lock until commit, so a concurrent writer of the same row waits and then re-checks
-    ``conditions`` against the committed row; on SQLite it is the transaction's first write,
-    which takes the database's single write lock (waiting for the busy timeout) and keeps it
-    until commit. Either way nobody else can change what we read next before we commit.
-    """
-    result = db.session.execute(
-        update(model)
-        .where(model.id == row_id, *conditions)
-        .values(id=model.id)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
 
 
 # --- reading a round --------------------------------------------------------------------------
@@ -196,7 +179,7 @@ def open_round(
     if closes_at is not None and closes_at <= utcnow():
         raise PriorityError(_l("The closing time must be in the future."))
     # Lock the CO so two leaders opening at the same instant cannot both see "no open round".
-    _lock_row(CommunityOrganisation, co.id)
+    lock_row(CommunityOrganisation, co.id)
     if current_round(co.id) is not None:
         raise PriorityError(_l("A priority round is already open. Close it first."))
     problems = open_problems(co)
@@ -280,7 +263,7 @@ def give_points(
     if membership.co_id != rnd.co_id or membership.left_on is not None:
         raise PriorityError(_l("Only current members of this CO can give points."))
     given = check_ballot(rnd, points)
-    if not _lock_row(PriorityRound, rnd.id, PriorityRound.closed_at.is_(None)):
+    if not lock_row(PriorityRound, rnd.id, PriorityRound.closed_at.is_(None)):
         raise PriorityError(_l("This round is closed; points can no longer be given."))
     if not is_accepting(rnd):
         raise PriorityError(_l("The time to give points is over."))
@@ -343,7 +326,7 @@ def record_tally(
         if problem_id not in allowed:
             raise PriorityError(_l("Hands can only be counted for the problems of this round."))
         rows[int(problem_id)] = c
-    if not _lock_row(PriorityRound, rnd.id, PriorityRound.closed_at.is_(None)):
+    if not lock_row(PriorityRound, rnd.id, PriorityRound.closed_at.is_(None)):
         raise PriorityError(_l("This round is closed; no more counts can be added."))
     before = tally_of(rnd, meeting.id)
     with db.session.begin_nested():
@@ -375,7 +358,7 @@ def record_tally(
 
 def close_round(rnd: PriorityRound, *, by: User) -> None:
     """Close the round: fix ``closed_at`` and the member count that turnout is measured on."""
-    if not _lock_row(PriorityRound, rnd.id, PriorityRound.closed_at.is_(None)):
+    if not lock_row(PriorityRound, rnd.id, PriorityRound.closed_at.is_(None)):
         raise PriorityError(_l("This round is already closed."))
     rnd.closed_at = utcnow()
     rnd.members_at_close = member_count(rnd.co_id)

@@ -28,6 +28,8 @@ from consult.core.enums import (
     VoteResult,
     VoteSubject,
 )
+from consult.core.formatting import local_datetime
+from consult.core.locking import lock_row
 from consult.core.permissions import proposal_actor
 from consult.extensions import db
 from consult.meetings.models import Meeting
@@ -325,23 +327,29 @@ def current_round(proposal: Proposal) -> VoteRound | None:
 
 
 def _lock_open_round(proposal: Proposal) -> VoteRound | None:
-    """The open round, read fresh and locked (PostgreSQL ``FOR UPDATE``) until commit.
+    """The proposal's open round, locked until commit (see :func:`_lock_round`)."""
+    return _lock_round(
+        VoteRound.proposal_id == proposal.id, VoteRound.subject == VoteSubject.PROPOSAL
+    )
+
+
+def _lock_round(*which) -> VoteRound | None:
+    """The newest open round matching ``which``, locked until commit and read fresh.
 
     Ballots, tallies and the close all take this lock first, so a close cannot slip between
-    a ballot's checks and its insert, and each recount sees every committed ballot.
+    a ballot's checks and its insert, and each recount sees every committed ballot. The lock
+    is a no-op write guarded by "still open" (:func:`lock_row`), which works on SQLite too,
+    where ``FOR UPDATE`` does nothing.
     """
-    return db.session.scalar(
-        select(VoteRound)
-        .where(
-            VoteRound.proposal_id == proposal.id,
-            VoteRound.subject == VoteSubject.PROPOSAL,
-            VoteRound.closed_at.is_(None),
-        )
+    round_id = db.session.scalar(
+        select(VoteRound.id)
+        .where(*which, VoteRound.closed_at.is_(None))
         .order_by(VoteRound.id.desc())
         .limit(1)
-        .with_for_update()
-        .execution_options(populate_existing=True)
     )
+    if round_id is None or not lock_row(VoteRound, round_id, VoteRound.closed_at.is_(None)):
+        return None  # none open, or closed while we looked
+    return db.session.get(VoteRound, round_id, populate_existing=True)
 
 
 def open_vote(
@@ -424,16 +432,18 @@ def _recount(rnd: VoteRound) -> None:
 def _refuse_unless_open(proposal: Proposal, rnd: VoteRound | None, now: datetime) -> VoteRound:
     if rnd is None or proposal.state != ProposalState.VOTING:
         raise VoteError(_l("There is no open vote on this proposal."))
-    if now >= rnd.closes_at:
-        from consult.core.formatting import local_datetime
+    _refuse_after_closing_time(proposal, rnd, now)
+    return rnd
 
+
+def _refuse_after_closing_time(proposal: Proposal, rnd: VoteRound, now: datetime) -> None:
+    if now >= rnd.closes_at:
         raise VoteError(
             _l(
                 "Voting closed at %(time)s. Nothing was counted.",
                 time=local_datetime(rnd.closes_at, proposal.municipality.timezone, "short"),
             )
         )
-    return rnd
 
 
 def cast_vote(
@@ -449,6 +459,13 @@ def cast_vote(
     if membership.co_id != proposal.co_id or membership.left_on is not None:
         raise VoteError(_l("Only current members of the CO can vote."))
     rnd = _refuse_unless_open(proposal, _lock_open_round(proposal), now)
+    return _upsert_ballot(proposal, rnd, membership, choice, now)
+
+
+def _upsert_ballot(
+    proposal: Proposal, rnd: VoteRound, membership: Membership, choice: VoteChoice, now
+) -> str:
+    """Insert or change ``membership``'s ballot in the locked, open ``rnd``; recount; audit."""
     table = Vote.__table__
     ins = _insert(table).values(
         round_id=rnd.id, membership_id=membership.id, choice=choice, cast_at=now
@@ -861,22 +878,21 @@ def _refuse_version_delete(mapper, connection, target):
 def counter_offer_round(
     proposal: Proposal, offer_id: int, *, lock: bool = False
 ) -> VoteRound | None:
-    """The open member vote on counter-offer ``offer_id``; read fresh and row-locked
-    (PostgreSQL) when ``lock``, as ballots and the close must be serialised."""
-    query = (
+    """The open member vote on counter-offer ``offer_id``; locked and read fresh when
+    ``lock``, as ballots and the close must be serialised (see :func:`_lock_round`)."""
+    which = (
+        VoteRound.proposal_id == proposal.id,
+        VoteRound.subject == VoteSubject.COUNTER_OFFER,
+        VoteRound.counter_offer_id == offer_id,
+    )
+    if lock:
+        return _lock_round(*which)
+    return db.session.scalar(
         select(VoteRound)
-        .where(
-            VoteRound.proposal_id == proposal.id,
-            VoteRound.subject == VoteSubject.COUNTER_OFFER,
-            VoteRound.counter_offer_id == offer_id,
-            VoteRound.closed_at.is_(None),
-        )
+        .where(*which, VoteRound.closed_at.is_(None))
         .order_by(VoteRound.id.desc())
         .limit(1)
     )
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    return db.session.scalar(query)
 
 
 def open_counter_offer_vote(
@@ -945,40 +961,8 @@ def cast_counter_offer_vote(
     rnd = counter_offer_round(proposal, offer_id, lock=True)
     if rnd is None:
         raise VoteError(_l("There is no open vote on this counter-offer."))
-    if now >= rnd.closes_at:
-        from consult.core.formatting import local_datetime
-
-        raise VoteError(
-            _l(
-                "Voting closed at %(time)s. Nothing was counted.",
-                time=local_datetime(rnd.closes_at, proposal.municipality.timezone, "short"),
-            )
-        )
-    table = Vote.__table__
-    ins = _insert(table).values(
-        round_id=rnd.id, membership_id=membership.id, choice=choice, cast_at=now
-    )
-    stmt = ins.on_conflict_do_update(
-        index_elements=[table.c.round_id, table.c.membership_id],
-        set_={"choice": ins.excluded.choice, "changed_at": now},
-        where=table.c.choice != ins.excluded.choice,
-    ).returning(table.c.id, table.c.changed_at)
-    row = db.session.execute(stmt).first()
-    if row is None:
-        return "unchanged"
-    _recount(rnd)
-    outcome = "cast" if row.changed_at is None else "changed"
-    vote = db.session.get(Vote, row.id, populate_existing=True)
-    record(
-        f"vote.{outcome}",
-        vote,
-        membership.user,
-        proposal_id=proposal.id,
-        co_id=proposal.co_id,
-        round_id=rnd.id,
-        choice=choice,
-    )
-    return outcome
+    _refuse_after_closing_time(proposal, rnd, now)
+    return _upsert_ballot(proposal, rnd, membership, choice, now)
 
 
 def close_counter_offer_vote(
@@ -1016,7 +1000,7 @@ def close_counter_offer_vote(
         link=_thread_link(proposal),
         proposal_id=proposal.id,
         title=proposal.title,
-        result=str(b.result.label),
+        result=b.result.value,
     )
     return rnd, b
 
