@@ -32,6 +32,7 @@ from consult.core.enums import (
     UserRole,
     VoteChoice,
     VoteResult,
+    VoteSubject,
 )
 from consult.extensions import db
 from consult.implementation.models import ImplementationUpdate
@@ -401,7 +402,7 @@ class Demo:
             votes=[VoteChoice.YES] * 9 + [VoteChoice.NO] * 2,
             officer=officer,
             submitted_days_ago=9,
-            negotiation=True,
+            negotiation="pending",
             **khr,
         )
         self.proposal(
@@ -464,6 +465,38 @@ class Demo:
             officer=officer,
             submitted_days_ago=120,
             progress=45,
+            **khr,
+        )
+        self.proposal(
+            co2,
+            m2,
+            "Public toilets at the market",
+            InfrastructureType.TOILETS,
+            Decimal("48000000"),
+            Decimal("3000000"),
+            Decimal("5000000"),
+            ProposalState.NEGOTIATING,
+            households=70,
+            votes=[VoteChoice.YES] * 6 + [VoteChoice.NO],
+            officer=officer,
+            submitted_days_ago=25,
+            negotiation="accepted",
+            **khr,
+        )
+        self.proposal(
+            co1,
+            m1,
+            "Covered drain along Road 5",
+            InfrastructureType.DRAINAGE,
+            Decimal("56000000"),
+            Decimal("2000000"),
+            Decimal("6000000"),
+            ProposalState.NEGOTIATING,
+            households=95,
+            votes=[VoteChoice.YES] * 8,
+            officer=officer,
+            submitted_days_ago=16,
+            negotiation="in_vote",
             **khr,
         )
         self.proposal(
@@ -688,39 +721,7 @@ class Demo:
             p.state = state
             return p
         if negotiation:
-            self.message(
-                p,
-                officer,
-                Side.MUNICIPALITY,
-                MessageKind.QUESTION,
-                first + timedelta(days=1),
-                "Can the drainage connect to the main sewer on Street 271?",
-                v1,
-            )
-            self.message(
-                p,
-                leader,
-                Side.COMMUNITY,
-                MessageKind.COMMENT,
-                first + timedelta(days=2),
-                "Yes. Our members measured 120 m to the sewer inlet.",
-                v1,
-            )
-            offer = self.message(
-                p,
-                officer,
-                Side.MUNICIPALITY,
-                MessageKind.COUNTER_OFFER,
-                first + timedelta(days=3),
-                "We can fund 70 million riel this year if the community adds labour for "
-                "the drainage trench.",
-                v1,
-            )
-            offer.offer_municipal_share = Decimal("70000000")
-            offer.offer_community_cash = Decimal("4000000")
-            offer.offer_community_labour = Decimal("22000000")
-            offer.offer_timeline = "4 months"
-            offer.offer_status = CounterOfferStatus.PENDING
+            self.negotiate(p, members, officer, leader, v1, first, negotiation)
             p.state = state
             return p
         if state == ProposalState.UNDER_REVIEW:
@@ -763,6 +764,96 @@ class Demo:
                 pr.status = ProblemStatus.RESOLVED
         p.state = state
         return p
+
+    def negotiate(self, p, members, officer, leader, v1, first, how):
+        """A thread with a question, a reply and a counter-offer that is ``how``: "pending",
+        "accepted" (it became version 2) or "in_vote" (put to the members)."""
+        self.message(
+            p,
+            officer,
+            Side.MUNICIPALITY,
+            MessageKind.QUESTION,
+            first + timedelta(days=1),
+            "Can the works connect to the main sewer on Street 271?",
+            v1,
+        )
+        self.message(
+            p,
+            leader,
+            Side.COMMUNITY,
+            MessageKind.COMMENT,
+            first + timedelta(days=2),
+            "Yes. Our members measured 120 m to the sewer inlet.",
+            v1,
+        )
+        municipal = (v1.amount_requested * 7 / 8).quantize(Decimal("1"))
+        offer = self.message(
+            p,
+            officer,
+            Side.MUNICIPALITY,
+            MessageKind.COUNTER_OFFER,
+            first + timedelta(days=3),
+            "We can fund most of it this year if the community adds labour for the trench.",
+            v1,
+        )
+        # Terms the offer leaves as they were are stored as None.
+        offer.offer_municipal_share = municipal
+        offer.offer_community_labour = v1.community_labour + v1.amount_requested - municipal
+        offer.offer_timeline = "4 months"
+        offer.offer_status = CounterOfferStatus.PENDING
+        if how == "accepted":
+            terms = {
+                **v1.terms(),
+                "amount_requested": municipal,
+                "community_labour": offer.offer_community_labour,
+                "timeline": "4 months",
+            }
+            terms["estimated_cost"] = (
+                terms["amount_requested"] + terms["community_cash"] + terms["community_labour"]
+            )
+            v2 = ProposalVersion(
+                proposal=p,
+                number=2,
+                reason="counter-offer accepted",
+                created_by_id=leader.id,
+                created_at=first + timedelta(days=5),
+                **terms,
+            )
+            db.session.add(v2)
+            db.session.flush()
+            offer.offer_status = CounterOfferStatus.ACCEPTED
+            offer.resulting_version_id = v2.id
+            for name, value in terms.items():
+                setattr(p, name, value)
+            self.message(
+                p,
+                leader,
+                Side.COMMUNITY,
+                MessageKind.DECISION,
+                first + timedelta(days=5),
+                "The members agreed at the general assembly: we accept.",
+                v1,
+                decision=Decision.ACCEPT,
+            )
+        elif how == "in_vote":
+            offer.offer_status = CounterOfferStatus.IN_VOTE
+            opened = first + timedelta(days=4)
+            rnd = VoteRound(
+                proposal=p,
+                subject=VoteSubject.COUNTER_OFFER,
+                counter_offer_id=offer.id,
+                opened_by_id=leader.id,
+                opened_at=opened,
+                closes_at=self.now + timedelta(days=4),
+                quorum_percent=p.organisation.quorum_percent,
+                threshold_percent=p.organisation.threshold_percent,
+            )
+            db.session.add(rnd)
+            choices = [VoteChoice.YES, VoteChoice.YES, VoteChoice.NO]
+            for m, choice in zip(members, choices, strict=False):
+                db.session.add(Vote(round=rnd, membership=m, choice=choice, cast_at=opened))
+            rnd.yes_count, rnd.no_count = 2, 1
+            db.session.flush()
 
     def vote(self, p, members, choices, *, closed):
         opened = p.created_at + timedelta(days=2)

@@ -18,7 +18,7 @@ def test_seed_demo_covers_every_state_and_is_idempotent(runner):
     assert states == set(ProposalState)
     again = runner.invoke(args=["seed-demo"])
     assert "already present" in again.output
-    assert db.session.scalar(select(func.count(Proposal.id))) == 12
+    assert db.session.scalar(select(func.count(Proposal.id))) == 14
 
 
 def test_demo_vote_totals_equal_the_votes(runner):
