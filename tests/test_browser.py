@@ -41,3 +41,68 @@ def test_wrong_password_is_shown_next_to_the_field(demo_app):
         page = b.new_page(viewport={"width": 360, "height": 740}, java_script_enabled=False)
         log_in(page, base, demo.LOGINS[0][1], "wrong")
         assert "Wrong phone number, e-mail or password." in page.inner_text(".field.has-error")
+
+
+def _phone_pages(app):
+    """(login, [paths]) for every role's main screens in the demo."""
+    from sqlalchemy import select
+
+    from consult.communities.models import CommunityOrganisation
+    from consult.core.enums import ProposalState
+    from consult.extensions import db
+    from consult.proposals.models import Proposal
+
+    def first(state):
+        return db.session.scalar(
+            select(Proposal.id).where(Proposal.state == state).order_by(Proposal.id)
+        )
+
+    co = db.session.scalar(select(CommunityOrganisation.id).order_by(CommunityOrganisation.id))
+    talks, works, voting = (
+        first(ProposalState.NEGOTIATING),
+        first(ProposalState.IN_PROGRESS),
+        first(ProposalState.VOTING),
+    )
+    return {
+        "012 000 001": [
+            f"/co/{co}",
+            f"/co/{co}/members",
+            f"/co/{co}/meetings",
+            f"/co/{co}/meetings/new",
+            f"/co/{co}/problems",
+            f"/co/{co}/problems/new",
+            f"/co/{co}/proposals/new",
+            f"/co/{co}/priorities",
+            f"/proposals/{talks}",
+            f"/proposals/{talks}/thread",
+            f"/proposals/{voting}",
+            f"/proposals/{talks}/audit",
+            f"/monitoring/co/{co}",
+            "/notifications",
+        ],
+        "officer@phnompenh.example": [
+            "/municipalities/1/inbox",
+            f"/proposals/{talks}/thread",
+            f"/proposals/{works}/implementation",
+            "/monitoring/municipality/1",
+        ],
+        "staff@consult.example": ["/places", "/monitoring/", "/monitoring/map", "/people/invite"],
+    }
+
+
+def test_every_main_screen_fits_a_360_px_phone(demo_app):
+    password = demo_app.config["DEMO_PASSWORD"]
+    too_wide = []
+    with serving(demo_app) as base, browser() as b:
+        for login, paths in _phone_pages(demo_app).items():
+            context = b.new_context(viewport={"width": 360, "height": 740})
+            page = context.new_page()
+            log_in(page, base, login, password)
+            for path in paths:
+                response = page.goto(base + path)
+                assert response.status == 200, (login, path, response.status)
+                width = page.evaluate("document.documentElement.scrollWidth")
+                if width > 360:
+                    too_wide.append((path, width))
+            context.close()
+    assert too_wide == []
