@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         instance_relative_config=True,
         template_folder=_asset_folder("templates"),
         static_folder=_asset_folder("static"),
+        static_url_path="/static",  # the same whether the folder is static/ or _static/
     )
     app.config.from_object(config.Defaults)
     app.config.from_pyfile("config.py", silent=True)

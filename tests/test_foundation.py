@@ -154,3 +154,50 @@ def test_requests_run_in_their_own_context(app, client, make, login):
     login(user)
     assert client.get("/notifications").status_code == 200
     assert "_login_user" not in g  # Flask-Login set it in the request's own context
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+def test_the_wheel_lists_every_package():
+    """A new feature folder must be added to pyproject.toml, or pip install . leaves it out."""
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "consult").rglob("__init__.py")
+    }
+    assert found <= listed
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_templates_static_translations_and_migrations(tmp_path):
+    import subprocess
+    import sys
+    import zipfile
+
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stderr[-3000:]
+    (wheel,) = tmp_path.glob("consult-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for path in (
+        "consult/_templates/base.html",
+        "consult/_static/css/app.css",
+        "consult/_migrations/env.py",
+        "consult/translations/km/LC_MESSAGES/messages.mo",
+    ):
+        assert path in names, path
+    templates = {
+        str(p.relative_to(ROOT / "templates")) for p in (ROOT / "templates").rglob("*.html")
+    }
+    assert {
+        n.removeprefix("consult/_templates/") for n in names if n.startswith("consult/_templates/")
+    } >= templates
+    versions = {p.name for p in (ROOT / "migrations" / "versions").glob("*.py")}
+    assert {n.rsplit("/", 1)[-1] for n in names if "/_migrations/versions/" in n} == versions
