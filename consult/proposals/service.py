@@ -314,13 +314,17 @@ def member_count(co_id: int) -> int:
 
 def current_round(proposal: Proposal) -> VoteRound | None:
     """The open member vote on the proposal itself, if any."""
-    return db.session.scalar(
-        select(VoteRound)
-        .where(
-            VoteRound.proposal_id == proposal.id,
-            VoteRound.subject == VoteSubject.PROPOSAL,
-            VoteRound.closed_at.is_(None),
-        )
+    return db.session.scalar(_newest_open_round(*_proposal_rounds(proposal)))
+
+
+def _proposal_rounds(proposal: Proposal) -> tuple:
+    return (VoteRound.proposal_id == proposal.id, VoteRound.subject == VoteSubject.PROPOSAL)
+
+
+def _newest_open_round(*which, column=VoteRound):
+    return (
+        select(column)
+        .where(*which, VoteRound.closed_at.is_(None))
         .order_by(VoteRound.id.desc())
         .limit(1)
     )
@@ -328,9 +332,7 @@ def current_round(proposal: Proposal) -> VoteRound | None:
 
 def _lock_open_round(proposal: Proposal) -> VoteRound | None:
     """The proposal's open round, locked until commit (see :func:`_lock_round`)."""
-    return _lock_round(
-        VoteRound.proposal_id == proposal.id, VoteRound.subject == VoteSubject.PROPOSAL
-    )
+    return _lock_round(*_proposal_rounds(proposal))
 
 
 def _lock_round(*which) -> VoteRound | None:
@@ -341,12 +343,7 @@ def _lock_round(*which) -> VoteRound | None:
     is a no-op write guarded by "still open" (:func:`lock_row`), which works on SQLite too,
     where ``FOR UPDATE`` does nothing.
     """
-    round_id = db.session.scalar(
-        select(VoteRound.id)
-        .where(*which, VoteRound.closed_at.is_(None))
-        .order_by(VoteRound.id.desc())
-        .limit(1)
-    )
+    round_id = db.session.scalar(_newest_open_round(*which, column=VoteRound.id))
     if round_id is None or not lock_row(VoteRound, round_id, VoteRound.closed_at.is_(None)):
         return None  # none open, or closed while we looked
     return db.session.get(VoteRound, round_id, populate_existing=True)
@@ -358,20 +355,7 @@ def open_vote(
     """Open a member vote until ``closes_at`` (aware UTC) with the CO's current rule."""
     now = now or utcnow()
     check_transition(proposal, "open_vote", by)
-    if closes_at <= now:
-        raise VoteError(_l("The closing time must be in the future."), field="closes_at")
-    co = proposal.organisation
-    rnd = VoteRound(
-        proposal_id=proposal.id,
-        subject=VoteSubject.PROPOSAL,
-        opened_by_id=by.id,
-        opened_at=now,
-        closes_at=closes_at,
-        quorum_percent=co.quorum_percent,
-        threshold_percent=co.threshold_percent,
-    )
-    db.session.add(rnd)
-    db.session.flush()
+    rnd = _new_round(proposal, by, closes_at, now)
     apply_transition(
         proposal,
         "open_vote",
@@ -382,14 +366,45 @@ def open_vote(
         quorum_percent=rnd.quorum_percent,
         threshold_percent=rnd.threshold_percent,
     )
+    _tell_members_vote_opened(proposal, by, _proposal_link(proposal))
+    return rnd
+
+
+def _new_round(
+    proposal: Proposal,
+    by: User,
+    closes_at: datetime,
+    now: datetime,
+    subject: VoteSubject = VoteSubject.PROPOSAL,
+    counter_offer_id: int | None = None,
+) -> VoteRound:
+    """A round with the CO's rule as it is now, copied so later edits cannot change it."""
+    if closes_at <= now:
+        raise VoteError(_l("The closing time must be in the future."), field="closes_at")
+    co = proposal.organisation
+    rnd = VoteRound(
+        proposal_id=proposal.id,
+        subject=subject,
+        counter_offer_id=counter_offer_id,
+        opened_by_id=by.id,
+        opened_at=now,
+        closes_at=closes_at,
+        quorum_percent=co.quorum_percent,
+        threshold_percent=co.threshold_percent,
+    )
+    db.session.add(rnd)
+    db.session.flush()
+    return rnd
+
+
+def _tell_members_vote_opened(proposal: Proposal, by: User, link: str | None) -> None:
     notify(
         [u for u in members_of(proposal.co_id) if u.id != by.id],
         "vote.opened",
-        link=_proposal_link(proposal),
+        link=link,
         proposal_id=proposal.id,
         title=proposal.title,
     )
-    return rnd
 
 
 def _insert(table):
@@ -887,12 +902,7 @@ def counter_offer_round(
     )
     if lock:
         return _lock_round(*which)
-    return db.session.scalar(
-        select(VoteRound)
-        .where(*which, VoteRound.closed_at.is_(None))
-        .order_by(VoteRound.id.desc())
-        .limit(1)
-    )
+    return db.session.scalar(_newest_open_round(*which))
 
 
 def open_counter_offer_vote(
@@ -906,23 +916,9 @@ def open_counter_offer_vote(
     """Open a member vote on a counter-offer with the CO's current rule; tells the members.
     The caller (negotiation) checks that the offer may be put to a vote."""
     now = now or utcnow()
-    if closes_at <= now:
-        raise VoteError(_l("The closing time must be in the future."), field="closes_at")
     if counter_offer_round(proposal, offer_id) is not None:
         raise VoteError(_l("The members are already voting on this counter-offer."))
-    co = proposal.organisation
-    rnd = VoteRound(
-        proposal_id=proposal.id,
-        subject=VoteSubject.COUNTER_OFFER,
-        counter_offer_id=offer_id,
-        opened_by_id=by.id,
-        opened_at=now,
-        closes_at=closes_at,
-        quorum_percent=co.quorum_percent,
-        threshold_percent=co.threshold_percent,
-    )
-    db.session.add(rnd)
-    db.session.flush()
+    rnd = _new_round(proposal, by, closes_at, now, VoteSubject.COUNTER_OFFER, offer_id)
     record(
         "vote.opened",
         rnd,
@@ -935,13 +931,7 @@ def open_counter_offer_vote(
         quorum_percent=rnd.quorum_percent,
         threshold_percent=rnd.threshold_percent,
     )
-    notify(
-        [u for u in members_of(proposal.co_id) if u.id != by.id],
-        "vote.opened",
-        link=_thread_link(proposal),
-        proposal_id=proposal.id,
-        title=proposal.title,
-    )
+    _tell_members_vote_opened(proposal, by, _thread_link(proposal))
     return rnd
 
 
