@@ -621,3 +621,14 @@ def test_dashboard_link_in_the_menu_for_staff_only(prog, client, as_user):
     assert b'href="/monitoring/"' in client.get(f"/monitoring/co/{prog.co_a1.id}").data
     as_user(prog.leader_a1)
     assert b'href="/monitoring/"' not in client.get(f"/monitoring/co/{prog.co_a1.id}").data
+
+
+def test_count_charts_have_whole_number_ticks():
+    from consult.monitoring.charts import _whole_number_axis
+
+    assert _whole_number_axis({"Problems": [1, 2, 0]}) == {"y_labels": [0, 1, 2]}
+    assert _whole_number_axis({"Votes": [55, 34]})["y_labels"] == [0, 20, 40, 60]
+    assert _whole_number_axis({"Meetings": [9]})["y_labels"] == [0, 2, 4, 6, 8, 10]
+    assert _whole_number_axis({"Families": [172]})["y_labels"] == [0, 50, 100, 150, 200]
+    assert _whole_number_axis({"Days": [2.5, 4]}) == {}
+    assert _whole_number_axis({"Empty": [None]}) == {}

@@ -62,10 +62,25 @@ def _attr(text: str) -> str:
     return str(Markup.escape(str(text)))
 
 
+def _whole_number_axis(series: dict[str, list]) -> dict:
+    """Counts get ticks at whole numbers (no "0.2 households"), about five of them."""
+    values = [v for vs in series.values() for v in vs if v is not None]
+    if not values or any(not float(v).is_integer() for v in values):
+        return {}
+    top = max(1, int(max(values)))
+    step = 1
+    while step * 5 < top:  # 1, 2, 5, 10, 20, 50, …
+        step = step * 5 // 2 if str(step).startswith("2") else step * 2
+    return {"y_labels": list(range(0, top + step, step))}
+
+
 def bars(title: str, labels: list[str], series: dict[str, list[float | int | None]]) -> Markup:
     """Horizontal bars, one group per label, one bar per series (several series: a legend)."""
     height = 80 + max(1, len(labels)) * (22 + 12 * len(series))
-    chart = pygal.HorizontalBar(**_config(height=height, show_legend=len(series) > 1, title=None))
+    chart = pygal.HorizontalBar(
+        **_config(height=height, show_legend=len(series) > 1, title=None),
+        **_whole_number_axis(series),
+    )
     chart.x_labels = [str(label) for label in labels]
     for name, values in series.items():
         chart.add(str(name), values)
