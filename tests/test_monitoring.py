@@ -3,6 +3,7 @@ the scope summaries and who may see them; a fixed number of SQL statements per p
 
 import csv
 import io
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
@@ -632,3 +633,18 @@ def test_count_charts_have_whole_number_ticks():
     assert _whole_number_axis({"Families": [172]})["y_labels"] == [0, 50, 100, 150, 200]
     assert _whole_number_axis({"Days": [2.5, 4]}) == {}
     assert _whole_number_axis({"Empty": [None]}) == {}
+
+
+def test_charts_share_one_cacheable_stylesheet(client, world, login):
+    login(world.staff)
+    page = client.get("/monitoring/").get_data(as_text=True)
+    assert page.count('class="pygal-chart"') >= 5
+    assert "<style" not in page  # no chart carries its own copy of the rules
+    href = re.search(r'<link rel="stylesheet" href="(/monitoring/charts\.css\?v=[0-9a-f]+)"', page)
+    assert href
+    r = client.get(href.group(1))
+    assert r.mimetype == "text/css"
+    assert "svg.pygal-chart" in r.get_data(as_text=True)
+    assert "#chart-" not in r.get_data(as_text=True)
+    assert "&gt;" not in r.get_data(as_text=True)  # CSS text, not the SVG's escaped XML
+    assert r.cache_control.max_age >= 86400 and r.cache_control.private

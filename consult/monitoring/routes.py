@@ -1,6 +1,8 @@
 """Monitoring: the staff dashboard, CSV exports, the map, and scope summaries for COs and
 municipalities. Views load, check the policy, read the filter form and call the service."""
 
+import hashlib
+
 from flask import (
     Response,
     abort,
@@ -68,6 +70,23 @@ def dashboard():
         export_url=lambda name: url_for("monitoring.export", name=name, **query),
         problem_statuses=list(ProblemStatus),
     )
+
+
+@bp.context_processor
+def _chart_css_url():
+    # the URL changes with the rules, so browsers may keep it for a week
+    digest = hashlib.sha256(charts.shared_css().encode()).hexdigest()[:10]
+    return {"chart_css_url": url_for("monitoring.chart_css", v=digest)}
+
+
+@bp.route("/monitoring/charts.css")
+@login_required
+def chart_css():
+    """The charts' shared look, fetched once and kept by the browser (see charts.shared_css)."""
+    response = current_app.response_class(charts.shared_css(), mimetype="text/css")
+    response.cache_control.private = True
+    response.cache_control.max_age = 7 * 24 * 3600
+    return response
 
 
 @bp.route("/monitoring/export/<name>.csv")
