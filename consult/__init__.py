@@ -164,6 +164,7 @@ FEATURES = (
     "attachments",
     "notifications",
     "monitoring",
+    "admin",
 )
 
 

@@ -430,3 +430,37 @@ def _vote_on_offer(user: User, m: Message) -> bool:
 @rule(Message, "close_offer_vote")
 def _close_offer_vote(user: User, m: Message) -> bool:
     return _answer_offer(user, m) and m.offer_status == CounterOfferStatus.IN_VOTE
+
+
+# --- running the programme: registration and accounts -------------------------------------
+
+
+@rule(Settlement, "edit")
+def _edit_settlement(user: User, s: Settlement) -> bool:
+    """Staff correct a settlement they (or a colleague) registered."""
+    return user.is_staff
+
+
+@rule(CommunityOrganisation, "edit_registration")
+def _edit_co_registration(user: User, co: CommunityOrganisation) -> bool:
+    """Staff correct a CO's name, date formed and description, and change its status."""
+    return user.is_staff
+
+
+@rule(User, "reinvite")
+def _reinvite_user(user: User, other: User) -> bool:
+    """A fresh invitation link from the account page: administrators only."""
+    return user.is_admin
+
+
+@rule(Membership, "reinvite")
+def _reinvite_member(user: User, m: Membership) -> bool:
+    """A leader makes a fresh invitation link for a current member of their CO who is a plain
+    resident. Following the link sets the account's password, so whoever makes it could take
+    the account over: never for officers, staff or admins, and never for someone who also
+    belongs to a CO this leader does not lead (that would reach into the other CO)."""
+    if m.left_on is not None or m.user.role != UserRole.RESIDENT:
+        return False
+    if not is_leader(user, m.co_id):
+        return False
+    return all(is_leader(user, other.co_id) for other in m.user.current_memberships())
