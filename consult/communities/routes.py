@@ -182,3 +182,5 @@ def rules(co_id: int):
         flash(_("The voting rules are saved. They apply to votes opened from now on."), "success")
         return redirect(url_for("communities.home", co_id=co.id))
     return render_template("communities/rules.html", co=co, form=form)
+
+from consult.communities import registry  # noqa: E402, F401  (staff registration routes)

@@ -99,3 +99,194 @@ def update_voting_rules(
         before=before,
         after={"quorum_percent": quorum, "threshold_percent": threshold, "priority_points": points},
     )
+
+
+# --- staff registration of settlements and COs --------------------------------------------
+
+from datetime import datetime  # noqa: E402
+from zoneinfo import ZoneInfo  # noqa: E402
+
+from sqlalchemy.exc import IntegrityError  # noqa: E402
+
+from consult.communities.models import Municipality, Settlement  # noqa: E402
+from consult.core.enums import COStatus, Tenure  # noqa: E402
+
+
+class RegistryError(ValueError):
+    """A readable reason a registration was refused; ``field`` names the form field it is
+    about (None: the whole form)."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+SETTLEMENT_FIELDS = (
+    "name",
+    "ward",
+    "commune",
+    "district",
+    "households",
+    "population",
+    "tenure",
+    "latitude",
+    "longitude",
+)
+CO_FIELDS = ("name", "formed_on", "status", "description")
+
+
+def _text(value) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def _flush_unique(error: RegistryError) -> None:
+    """Flush in a savepoint: a name taken by another request a moment ago becomes the same
+    readable refusal as one found by the check, and the transaction stays usable."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise error from exc
+
+
+def _changes(obj, data: dict) -> dict:
+    return {k: (getattr(obj, k), v) for k, v in data.items() if getattr(obj, k) != v}
+
+
+def _apply(obj, changes: dict) -> tuple[dict, dict]:
+    for key, (_before, after) in changes.items():
+        setattr(obj, key, after)
+    return (
+        {k: b for k, (b, _a) in changes.items()},
+        {k: a for k, (_b, a) in changes.items()},
+    )
+
+
+def _clean_settlement(fields: dict) -> dict:
+    data = {k: fields.get(k) for k in SETTLEMENT_FIELDS}
+    data["name"] = _text(data["name"])
+    for key in ("ward", "commune", "district"):
+        data[key] = _text(data[key])
+    data["tenure"] = data["tenure"] or Tenure.UNKNOWN
+    if not data["name"]:
+        raise RegistryError(_l("Enter a name."), "name")
+    for key in ("households", "population"):
+        if data[key] is not None and data[key] < 0:
+            raise RegistryError(_l("Enter 0 or more."), key)
+    lat, lon = data["latitude"], data["longitude"]
+    if (lat is None) != (lon is None):
+        raise RegistryError(_l("Give both latitude and longitude, or neither."), "longitude")
+    if lat is not None and not -90 <= lat <= 90:
+        raise RegistryError(_l("Between -90 and 90."), "latitude")
+    if lon is not None and not -180 <= lon <= 180:
+        raise RegistryError(_l("Between -180 and 180."), "longitude")
+    return data
+
+
+def _settlement_taken(municipality_id: int, name: str, except_id: int | None) -> bool:
+    query = select(Settlement.id).where(
+        Settlement.municipality_id == municipality_id,
+        func.lower(Settlement.name) == name.lower(),
+    )
+    if except_id is not None:
+        query = query.where(Settlement.id != except_id)
+    return db.session.scalar(query) is not None
+
+
+def _settlement_duplicate(m: Municipality, name: str) -> RegistryError:
+    return RegistryError(
+        _l(
+            "%(municipality)s already has a settlement called “%(name)s”.",
+            municipality=m.name,
+            name=name,
+        ),
+        "name",
+    )
+
+
+def register_settlement(m: Municipality, *, by: User | None, **fields) -> Settlement:
+    """A new settlement in ``m``; its name must be unused there (whatever its capitals)."""
+    data = _clean_settlement(fields)
+    if _settlement_taken(m.id, data["name"], None):
+        raise _settlement_duplicate(m, data["name"])
+    s = Settlement(municipality=m, **data)
+    db.session.add(s)
+    _flush_unique(_settlement_duplicate(m, data["name"]))
+    record("settlement.registered", s, by, municipality_id=m.id, **data)
+    return s
+
+
+def update_settlement(s: Settlement, *, by: User | None, **fields) -> dict:
+    """Correct a settlement's details; returns {field: (before, after)} of what changed."""
+    data = _clean_settlement(fields)
+    if _settlement_taken(s.municipality_id, data["name"], s.id):
+        raise _settlement_duplicate(s.municipality, data["name"])
+    changes = _changes(s, data)
+    if changes:
+        before, after = _apply(s, changes)
+        _flush_unique(_settlement_duplicate(s.municipality, data["name"]))
+        record("settlement.changed", s, by, before=before, after=after)
+    return changes
+
+
+def local_today(m: Municipality) -> date:
+    """Today's date where the municipality is (the CO's "today", not the server's)."""
+    return datetime.now(ZoneInfo(m.timezone or "UTC")).date()
+
+
+def _clean_co(settlement: Settlement, fields: dict) -> dict:
+    data = {k: fields.get(k) for k in CO_FIELDS}
+    data["name"] = _text(data["name"])
+    data["description"] = _text(data["description"])
+    data["status"] = data["status"] or COStatus.FORMING
+    if not data["name"]:
+        raise RegistryError(_l("Enter a name."), "name")
+    if data["formed_on"] is None:
+        raise RegistryError(_l("Enter the date the CO was formed."), "formed_on")
+    if data["formed_on"] > local_today(settlement.municipality):
+        raise RegistryError(_l("The date formed cannot be in the future."), "formed_on")
+    return data
+
+
+def _co_taken(settlement_id: int, name: str, except_id: int | None) -> bool:
+    query = select(CommunityOrganisation.id).where(
+        CommunityOrganisation.settlement_id == settlement_id,
+        func.lower(CommunityOrganisation.name) == name.lower(),
+    )
+    if except_id is not None:
+        query = query.where(CommunityOrganisation.id != except_id)
+    return db.session.scalar(query) is not None
+
+
+def _co_duplicate(s: Settlement, name: str) -> RegistryError:
+    return RegistryError(
+        _l("%(settlement)s already has a CO called “%(name)s”.", settlement=s.name, name=name),
+        "name",
+    )
+
+
+def register_co(s: Settlement, *, by: User | None, **fields) -> CommunityOrganisation:
+    """A new community organisation in settlement ``s``; its name must be unused there."""
+    data = _clean_co(s, fields)
+    if _co_taken(s.id, data["name"], None):
+        raise _co_duplicate(s, data["name"])
+    co = CommunityOrganisation(settlement=s, **data)
+    db.session.add(co)
+    _flush_unique(_co_duplicate(s, data["name"]))
+    record("co.registered", co, by, co_id=co.id, settlement_id=s.id, **data)
+    return co
+
+
+def update_co(co: CommunityOrganisation, *, by: User | None, **fields) -> dict:
+    """Correct a CO's name, date formed or description, or change its status (forming,
+    active, dormant); returns {field: (before, after)} of what changed."""
+    data = _clean_co(co.settlement, fields)
+    if _co_taken(co.settlement_id, data["name"], co.id):
+        raise _co_duplicate(co.settlement, data["name"])
+    changes = _changes(co, data)
+    if changes:
+        before, after = _apply(co, changes)
+        _flush_unique(_co_duplicate(co.settlement, data["name"]))
+        record("co.changed", co, by, co_id=co.id, before=before, after=after)
+    return changes
