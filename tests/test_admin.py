@@ -334,3 +334,10 @@ def test_disable_with_csrf_on(csrf_app, world, login):
     assert r.status_code == 302
     db.session.expire_all()
     assert db.session.get(User, world.member.id).active is False
+
+
+def test_account_page_shows_its_history_readably(client, world, login):
+    login(world.admin)
+    client.post(f"/admin/people/{world.staff.id}/role", data={"role": "admin"})
+    page = client.get(f"/admin/people/{world.staff.id}").get_data(as_text=True)
+    assert "Role changed: Administrator" in page and "by Admin" in page

@@ -2,6 +2,7 @@
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
@@ -17,6 +18,17 @@ from consult.core.templating import ActionForm
 from consult.extensions import db
 
 PER_PAGE = 25
+
+#: how an account's history reads; other actions show their code
+HISTORY = {
+    "user.created": _l("Account created"),
+    "user.invited": _l("Invitation link made"),
+    "user.reinvited": _l("New invitation link made; earlier ones stopped"),
+    "user.password_set": _l("Password set"),
+    "user.disabled": _l("Account disabled"),
+    "user.enabled": _l("Account enabled"),
+    "user.role_changed": _l("Role changed"),
+}
 
 
 @bp.route("/")
@@ -145,18 +157,39 @@ def _account_page(user: User, *, role_form: RoleForm | None = None, link: str | 
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(10)
     ).all()
+    actor_ids = {ev.actor_id for ev in events if ev.actor_id}
+    actors = dict(
+        db.session.execute(select(User.id, User.name).where(User.id.in_(actor_ids))).all()
+        if actor_ids
+        else []
+    )
     if role_form is None:
         role_form = RoleForm(
             formdata=None, role=user.role.value, municipality_id=user.municipality_id or 0
         )
+    history = [
+        (_history_text(ev), ev.at, actors.get(ev.actor_id) if ev.actor_id else None)
+        for ev in events
+    ]
     return render_template(
         "admin/person.html",
         person=user,
         role_form=role_form,
         link=link,
-        events=events,
+        history=history,
         is_self=user.id == current_user.id,
     )
+
+
+def _history_text(ev: AuditEvent) -> str:
+    text = str(HISTORY.get(ev.action, ev.action))
+    if ev.action == "user.role_changed":
+        after = (ev.detail or {}).get("after") or {}
+        try:
+            return _("%(what)s: %(role)s", what=text, role=UserRole(after.get("role")).label)
+        except ValueError:
+            return text
+    return text
 
 
 @bp.route("/people/<int:user_id>")
