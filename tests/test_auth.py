@@ -250,3 +250,10 @@ def test_login_is_rate_limited(database, tmp_path, app, make):
     assert codes == [200, 200, 200, 429]
     with limited.app_context():
         db.engine.dispose()
+
+
+def test_invite_form_can_start_with_the_co_chosen(client, world, login):
+    login(world.staff)
+    page = client.get(f"/people/invite?co_id={world.co.id}").get_data(as_text=True)
+    assert f'<option selected value="{world.co.id}">' in page
+    assert '<option selected value="resident">' in page

@@ -87,6 +87,10 @@ def invite():
             select(CommunityOrganisation).order_by(CommunityOrganisation.name)
         )
     ]
+    if not form.is_submitted() and (co_id := request.args.get("co_id", type=int)):
+        # "Invite its leader" from a CO just registered
+        form.role.data = UserRole.RESIDENT.value
+        form.co_id.data = co_id
     link = None
     if form.validate_on_submit():
         role = UserRole(form.role.data)
