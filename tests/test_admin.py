@@ -341,3 +341,11 @@ def test_account_page_shows_its_history_readably(client, world, login):
     client.post(f"/admin/people/{world.staff.id}/role", data={"role": "admin"})
     page = client.get(f"/admin/people/{world.staff.id}").get_data(as_text=True)
     assert "Role changed: Administrator" in page and "by Admin" in page
+
+
+def test_admin_overview_counts_accounts_by_role(client, world, login):
+    login(world.admin)
+    r = client.get("/admin/")
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    assert "Municipal officer" in page

@@ -86,7 +86,19 @@ def _phone_pages(app):
             f"/proposals/{works}/implementation",
             "/monitoring/municipality/1",
         ],
-        "staff@consult.example": ["/places", "/monitoring/", "/monitoring/map", "/people/invite"],
+        "staff@consult.example": [
+            "/places",
+            "/monitoring/",
+            "/monitoring/map",
+            "/people/invite",
+            "/places/municipalities/1",
+        ],
+        "admin@consult.example": [
+            "/admin/",
+            "/admin/people",
+            "/admin/municipalities",
+            "/admin/municipalities/new",
+        ],
     }
 
 

@@ -40,7 +40,9 @@ def index():
         "people": db.session.scalar(select(func.count(User.id))),
         "disabled": db.session.scalar(select(func.count(User.id)).where(User.active.is_(False))),
     }
-    by_role = dict(db.session.execute(select(User.role, func.count(User.id)).group_by(User.role)))
+    by_role = dict(
+        db.session.execute(select(User.role, func.count(User.id)).group_by(User.role)).all()
+    )
     return render_template("admin/index.html", counts=counts, by_role=by_role, roles=UserRole)
 
 
