@@ -69,6 +69,8 @@ class IsolatedClient(FlaskClient):
 
         if has_app_context():
             db.session.commit()  # what the test set up is visible to the request
+        # buffered: a streamed body (CSV exports) runs inside the request's own context too
+        kwargs.setdefault("buffered", True)
         response = contextvars.Context().run(super().open, *args, **kwargs)
         if has_app_context():
             db.session.expire_all()  # and what the request stored is re-read by the test
