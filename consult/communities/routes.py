@@ -183,4 +183,5 @@ def rules(co_id: int):
         return redirect(url_for("communities.home", co_id=co.id))
     return render_template("communities/rules.html", co=co, form=form)
 
+
 from consult.communities import registry  # noqa: E402, F401  (staff registration routes)
