@@ -239,3 +239,21 @@ def test_concurrent_workers_deliver_each_row_once(app, make, smtp_config):
     assert received == sorted(addresses)
     db.session.expire_all()
     assert all(row.sent_at is not None for row in outbox())
+
+
+def test_links_in_mail_never_take_their_host_from_the_request(app, monkeypatch):
+    """A client picks its Host header; it must not pick where others' e-mail links point."""
+    from consult.notifications.service import absolute_url
+
+    monkeypatch.setitem(app.config, "BASE_URL", None)
+    monkeypatch.setitem(app.config, "SERVER_NAME", None)
+    monkeypatch.setitem(app.config, "CONSULT_ENV", "production")
+    with app.test_request_context("/", base_url="https://evil.example"):
+        assert absolute_url("/proposals/1") is None
+    monkeypatch.setitem(app.config, "BASE_URL", "https://consult.example.org")
+    with app.test_request_context("/", base_url="https://evil.example"):
+        assert absolute_url("/proposals/1") == "https://consult.example.org/proposals/1"
+    monkeypatch.setitem(app.config, "BASE_URL", None)
+    monkeypatch.setitem(app.config, "CONSULT_ENV", "development")
+    with app.test_request_context("/", base_url="http://127.0.0.1:5000"):
+        assert absolute_url("/proposals/1") == "http://127.0.0.1:5000/proposals/1"

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from consult.auth.models import User
+from consult.config import DEVELOPMENT_ENVS
 from consult.core.db import utcnow
 from consult.core.enums import ProposalState, VoteResult
 from consult.extensions import db
@@ -65,15 +66,16 @@ def mail_for(user: User, n: Notification) -> OutgoingMail:
 def absolute_url(path: str | None) -> str | None:
     """``path`` (a site path such as ``/proposals/3``) with the site's public address in front.
 
-    ``BASE_URL`` (scheme and host, e.g. ``https://consult.example.org``) wins, since behind a
-    proxy the request may name an internal host; then the current request's host; then
-    ``SERVER_NAME``. None when no address is known.
+    ``BASE_URL`` (scheme and host, e.g. ``https://consult.example.org``) wins; then
+    ``SERVER_NAME``; the current request's host only in development, because a client chooses
+    its Host header and must not choose where links in other people's e-mail point. None when
+    no address is known (the e-mail then goes without a link).
     """
     if not path:
         return None
     config = current_app.config
     base = config.get("BASE_URL")
-    if not base and has_request_context():
+    if not base and has_request_context() and config["CONSULT_ENV"] in DEVELOPMENT_ENVS:
         base = request.host_url
     if not base and config.get("SERVER_NAME"):
         base = f"{config.get('PREFERRED_URL_SCHEME') or 'http'}://{config['SERVER_NAME']}"
