@@ -39,6 +39,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     _finish_config(app)
 
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
+
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(_migrations_folder()), render_as_batch=True, compare_type=True

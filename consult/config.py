@@ -32,6 +32,9 @@ class Defaults:
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = {"en": "English", "km": "ខ្មែរ"}
+    #: how many reverse proxies stand in front (e.g. 1 for nginx): their X-Forwarded-For and
+    #: X-Forwarded-Proto are then trusted, so rate limits and the audit see the real client
+    PROXY_COUNT = 0
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute;100 per hour"
@@ -69,6 +72,8 @@ def from_environment() -> dict:
             found[key] = env[key]
     if env.get("BASE_URL"):
         found["BASE_URL"] = env["BASE_URL"]
+    if env.get("PROXY_COUNT"):
+        found["PROXY_COUNT"] = int(env["PROXY_COUNT"])
     if env.get("SMTP_PORT"):
         found["SMTP_PORT"] = int(env["SMTP_PORT"])
     if env.get("SMTP_STARTTLS"):

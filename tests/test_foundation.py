@@ -201,3 +201,25 @@ def test_the_wheel_carries_templates_static_translations_and_migrations(tmp_path
     } >= templates
     versions = {p.name for p in (ROOT / "migrations" / "versions").glob("*.py")}
     assert {n.rsplit("/", 1)[-1] for n in names if "/_migrations/versions/" in n} == versions
+
+
+def test_behind_a_proxy_the_real_client_address_is_used(database, tmp_path, app):
+    from flask import request
+
+    for count, expected in ((0, "10.0.0.1"), (1, "203.0.113.7")):
+        proxied = make_test_app(database, tmp_path, PROXY_COUNT=count)
+        seen = {}
+
+        @proxied.get("/whoami")
+        def whoami(seen=seen):
+            seen["addr"] = request.remote_addr
+            return "ok"
+
+        proxied.test_client().get(
+            "/whoami",
+            headers={"X-Forwarded-For": "203.0.113.7"},
+            environ_base={"REMOTE_ADDR": "10.0.0.1"},
+        )
+        assert seen["addr"] == expected
+        with proxied.app_context():
+            db.engine.dispose()
