@@ -14,7 +14,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -27,7 +26,7 @@ from consult.core.enums import ProblemStatus, ProposalState
 from consult.core.formatting import local_date
 from consult.extensions import db
 from consult.implementation.models import ImplementationUpdate
-from consult.notifications.service import notify
+from consult.notifications.service import link_to, notify
 from consult.proposals.models import Proposal
 from consult.proposals.service import (
     apply_transition,
@@ -208,7 +207,7 @@ def post_update(
     notify(
         _co_side(proposal, by),
         "implementation.updated",
-        link=_link(proposal),
+        link=link_to("implementation.show", proposal_id=proposal.id),
         proposal_id=proposal.id,
         title=proposal.title,
         progress=progress,
@@ -242,7 +241,7 @@ def comment(
     notify(
         people_to_tell(proposal, by),
         "implementation.commented",
-        link=_link(proposal),
+        link=link_to("implementation.show", proposal_id=proposal.id),
         proposal_id=proposal.id,
         title=proposal.title,
         author=by.name,
@@ -264,13 +263,6 @@ def _co_side(proposal: Proposal, by: User) -> list[User]:
     if not by.is_officer:
         people += officers_of(proposal.municipality_id)
     return [u for u in people if u.id != by.id]
-
-
-def _link(proposal: Proposal) -> str | None:
-    try:
-        return url_for("implementation.show", proposal_id=proposal.id)
-    except RuntimeError:  # outside a request (CLI, seed data): no link, the notice still reads
-        return None
 
 
 # --- reading --------------------------------------------------------------------------------

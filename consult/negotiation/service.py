@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -35,7 +34,7 @@ from consult.core.enums import (
 from consult.core.permissions import can, is_member, is_officer_of
 from consult.extensions import db
 from consult.negotiation.models import Message, ThreadRead
-from consult.notifications.service import notify
+from consult.notifications.service import link_to, notify
 from consult.proposals import service as proposals
 from consult.proposals.models import Proposal, ProposalVersion, VoteRound
 from consult.proposals.service import apply_transition, check_transition, people_to_tell
@@ -892,16 +891,9 @@ def _add_message(
     notify(
         people_to_tell(proposal, by),
         "message.posted",
-        link=_thread_link(proposal),
+        link=link_to("negotiation.thread", proposal_id=proposal.id),
         proposal_id=proposal.id,
         title=proposal.title,
         author=by.name,
     )
     return message
-
-
-def _thread_link(proposal: Proposal) -> str | None:
-    try:
-        return url_for("negotiation.thread", proposal_id=proposal.id)
-    except RuntimeError:  # outside a request (CLI, seed data): no link, the notice still reads
-        return None

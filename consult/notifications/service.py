@@ -52,7 +52,7 @@ def mail_for(user: User, n: Notification) -> OutgoingMail:
         lines = [_("Hello %(name)s,", name=user.name), "", sentence, ""]
         if url:
             lines += [_("Open it here: %(url)s", url=url), ""]
-        everything = absolute_url(_path_for("notifications.index"))
+        everything = absolute_url(link_to("notifications.index"))
         if everything:
             lines.append(_("All your notifications: %(url)s", url=everything))
     return OutgoingMail(
@@ -84,10 +84,12 @@ def absolute_url(path: str | None) -> str | None:
     return base.rstrip("/") + "/" + path.lstrip("/")
 
 
-def _path_for(endpoint: str) -> str | None:
+def link_to(endpoint: str, **values) -> str | None:
+    """The site path of a page for a notice, or None where no URL can be built (outside a
+    request: the command line, seed data); the notice still reads without it."""
     try:
-        return url_for(endpoint)
-    except RuntimeError:  # outside a request without SERVER_NAME: no address to give
+        return url_for(endpoint, **values)
+    except RuntimeError:
         return None
 
 

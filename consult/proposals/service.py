@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, func, inspect, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,7 +32,7 @@ from consult.core.locking import lock_row
 from consult.core.permissions import proposal_actor
 from consult.extensions import db
 from consult.meetings.models import Meeting
-from consult.notifications.service import notify
+from consult.notifications.service import link_to, notify
 from consult.problems.models import Problem
 from consult.proposals import workflow
 from consult.proposals.models import Proposal, ProposalVersion, Vote, VoteRound, VoteTally
@@ -72,7 +71,7 @@ def apply_transition(
         notify(
             people_to_tell(proposal, by),
             "proposal.state_changed",
-            link=_proposal_link(proposal),
+            link=link_to("proposals.show", proposal_id=proposal.id),
             proposal_id=proposal.id,
             title=proposal.title,
             state=after.value,  # a code: the reader's language is chosen when it is shown
@@ -108,13 +107,6 @@ def people_to_tell(proposal: Proposal, by: User) -> list[User]:
     else:
         people = list(leaders) + list(officers)
     return [u for u in people if u.id != by.id]
-
-
-def _proposal_link(proposal: Proposal) -> str | None:
-    try:
-        return url_for("proposals.show", proposal_id=proposal.id)
-    except RuntimeError:  # outside a request (CLI, seed data): no link, the notice still reads
-        return None
 
 
 # --- errors ---------------------------------------------------------------------------------
@@ -366,7 +358,7 @@ def open_vote(
         quorum_percent=rnd.quorum_percent,
         threshold_percent=rnd.threshold_percent,
     )
-    _tell_members_vote_opened(proposal, by, _proposal_link(proposal))
+    _tell_members_vote_opened(proposal, by, link_to("proposals.show", proposal_id=proposal.id))
     return rnd
 
 
@@ -739,7 +731,7 @@ def close_vote(proposal: Proposal, by: User, *, now: datetime | None = None) -> 
     notify(
         members_of(proposal.co_id),
         "vote.closed",
-        link=_proposal_link(proposal),
+        link=link_to("proposals.show", proposal_id=proposal.id),
         proposal_id=proposal.id,
         title=proposal.title,
         result=result.value,
@@ -797,7 +789,7 @@ def submit(proposal: Proposal, by: User, *, now: datetime | None = None) -> Prop
     notify(
         officers_of(proposal.municipality_id),
         "proposal.submitted",
-        link=_proposal_link(proposal),
+        link=link_to("proposals.show", proposal_id=proposal.id),
         proposal_id=proposal.id,
         co=proposal.organisation.name,
         title=proposal.title,
@@ -931,7 +923,7 @@ def open_counter_offer_vote(
         quorum_percent=rnd.quorum_percent,
         threshold_percent=rnd.threshold_percent,
     )
-    _tell_members_vote_opened(proposal, by, _thread_link(proposal))
+    _tell_members_vote_opened(proposal, by, link_to("negotiation.thread", proposal_id=proposal.id))
     return rnd
 
 
@@ -987,16 +979,9 @@ def close_counter_offer_vote(
     notify(
         members_of(proposal.co_id),
         "vote.closed",
-        link=_thread_link(proposal),
+        link=link_to("negotiation.thread", proposal_id=proposal.id),
         proposal_id=proposal.id,
         title=proposal.title,
         result=b.result.value,
     )
     return rnd, b
-
-
-def _thread_link(proposal: Proposal) -> str | None:
-    try:
-        return url_for("negotiation.thread", proposal_id=proposal.id)
-    except RuntimeError:  # outside a request: no link, the notice still reads
-        return None
