@@ -528,3 +528,29 @@ def test_ballot_needs_csrf_when_protection_is_on(world, make, csrf_app):
     r = c.post(f"/priorities/{rnd.id}/ballot", data={f"problem_{a.id}": "1", "csrf_token": token})
     assert r.status_code == 302
     assert [(p, n) for _m, p, n in _rows(rnd)] == [(a.id, 1)]
+
+
+def test_members_are_told_when_a_round_opens_and_closes(world, make):
+    from consult.notifications.models import Notification
+    from consult.notifications.service import text
+
+    make.problem(world.co, title="Flooded lane")
+    rnd = service.open_round(world.co, by=world.leader, title="Rainy season 2026")
+    service.close_round(rnd, by=world.leader)
+    told = db.session.scalars(
+        select(Notification)
+        .where(Notification.user_id == world.member.id)
+        .order_by(Notification.id)
+    ).all()
+    assert [n.kind for n in told] == ["priorities.opened", "priorities.closed"]
+    assert "give your points" in text(told[0])
+    assert told[0].link.endswith(f"/priorities/{rnd.id}")
+    assert "First: Flooded lane." in text(told[1])
+    leader_told = db.session.scalars(
+        select(Notification).where(Notification.user_id == world.leader.id)
+    ).all()
+    assert leader_told == []  # not told of what they did themselves
+    other = db.session.scalars(
+        select(Notification).where(Notification.user_id == world.other_member.id)
+    ).all()
+    assert other == []

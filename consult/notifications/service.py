@@ -169,6 +169,14 @@ def text(n: Notification) -> str:
             "New message on “%(title)s” from %(author)s.", title=title, author=p.get("author", "")
         ),
         "vote.opened": lambda: _("A vote is open on “%(title)s”.", title=title),
+        "priorities.opened": lambda: _(
+            "Your CO is ranking its problems (“%(title)s”): give your points.", title=title
+        ),
+        "priorities.closed": lambda: _(
+            "The priorities are decided (“%(title)s”). First: %(first)s.",
+            title=title,
+            first=p.get("first") or "—",
+        ),
         "vote.closed": lambda: _(
             "The vote on “%(title)s” closed: %(result)s.",
             title=title,

@@ -27,12 +27,13 @@ from sqlalchemy.exc import IntegrityError
 from consult.audit.service import record
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation, Membership
-from consult.communities.service import member_count
+from consult.communities.service import current_members, member_count
 from consult.core.db import utcnow
 from consult.core.enums import Gender, ProblemStatus
 from consult.core.locking import lock_row
 from consult.extensions import db
 from consult.meetings.models import Meeting
+from consult.notifications.service import link_to, notify
 from consult.problems.models import (
     PriorityPoints,
     PriorityRound,
@@ -209,6 +210,7 @@ def open_round(
         closes_at=closes_at,
         problem_ids=[p.id for p in problems],
     )
+    _tell_members(rnd, by, "priorities.opened")
     return rnd
 
 
@@ -371,6 +373,18 @@ def close_round(rnd: PriorityRound, *, by: User) -> None:
         co_id=rnd.co_id,
         members_at_close=rnd.members_at_close,
         ranking=[[s.problem_id, s.rank, s.total] for s in result],
+    )
+    _tell_members(rnd, by, "priorities.closed", first=result[0].title if result else "")
+
+
+def _tell_members(rnd: PriorityRound, by: User, kind: str, **params) -> None:
+    """Everyone in the CO but the leader who acted: a round only counts if members take part."""
+    notify(
+        [m.user for m in current_members(rnd.co_id) if m.user_id != by.id],
+        kind,
+        link=link_to("priorities.show", round_id=rnd.id),
+        title=rnd.title,
+        **params,
     )
 
 
