@@ -156,6 +156,10 @@ GLOSSARY = {
     "Remove": "ដកចេញ",
     "Send": "ផ្ញើ",
     "Message": "សារ",
+    "Your CO is ranking its problems (“%(title)s”): give your points.":
+        "សហគមន៍របស់អ្នកកំពុងរៀបលំដាប់បញ្ហា («%(title)s»)៖ សូមដាក់ពិន្ទុរបស់អ្នក។",
+    "The priorities are decided (“%(title)s”). First: %(first)s.":
+        "អាទិភាពត្រូវបានសម្រេចហើយ («%(title)s»)។ ទីមួយ៖ %(first)s។",
 }
 
 
@@ -168,7 +172,7 @@ def main() -> None:
             message.string = GLOSSARY[message.id]
             filled += 1
     with PO.open("wb") as f:
-        write_po(f, catalog, sort_output=True, width=100)
+        write_po(f, catalog, sort_output=True, width=76)  # the width pybabel wrote it with
     print(f"filled {filled} Khmer entries")
 
 
