@@ -13,6 +13,7 @@ from consult.auth.models import User
 from consult.auth.service import normalise_phone
 from consult.communities.models import Municipality
 from consult.core.enums import UserRole
+from consult.core.forms import show_refusal
 from consult.core.permissions import require
 from consult.core.templating import ActionForm
 from consult.extensions import db
@@ -71,11 +72,7 @@ def _municipality_form_page(form: MunicipalityForm, municipality: Municipality |
 
 def _show_refusal(form, error: service.AdminError) -> None:
     db.session.rollback()
-    target = getattr(form, error.field, None) if error.field else None
-    if target is not None:
-        target.errors = [*target.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
+    show_refusal(form, error)
 
 
 @bp.route("/municipalities/new", methods=["GET", "POST"])

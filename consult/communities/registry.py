@@ -9,6 +9,7 @@ from consult.admin import service as admin
 from consult.communities import bp, service
 from consult.communities.forms import AddMemberForm, OrganisationForm, SettlementForm
 from consult.communities.models import CommunityOrganisation, Membership, Municipality, Settlement
+from consult.core.forms import show_refusal
 from consult.core.permissions import can, require
 from consult.core.templating import ActionForm
 from consult.extensions import db
@@ -17,11 +18,7 @@ from consult.extensions import db
 def _show_refusal(form, error: service.RegistryError) -> None:
     """Roll back and put the service's reason next to its field; what was typed stays."""
     db.session.rollback()
-    target = getattr(form, error.field, None) if error.field else None
-    if target is not None:
-        target.errors = [*target.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
+    show_refusal(form, error)
 
 
 @bp.route("/places/municipalities/<int:municipality_id>/settlements/new", methods=["GET", "POST"])

@@ -4,6 +4,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from consult.core.forms import show_refusal
 from consult.core.permissions import can, require
 from consult.extensions import db
 from consult.implementation import bp, service
@@ -58,7 +59,7 @@ def post_update(proposal_id: int):
             )
         except service.ImplementationError as error:
             db.session.rollback()
-            _attach_error(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The update is posted."), "success")
@@ -77,7 +78,7 @@ def comment(proposal_id: int):
             service.comment(p, current_user, form.note.data, uploads=form.files.uploads)
         except service.ImplementationError as error:
             db.session.rollback()
-            _attach_error(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("Your comment is posted."), "success")
@@ -98,7 +99,7 @@ def start(proposal_id: int):
             service.start_works(p, current_user, form.started_on.data)
         except (service.ImplementationError, TransitionRefused) as error:
             db.session.rollback()
-            _attach_error(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("Works are recorded as started."), "success")
@@ -126,19 +127,9 @@ def complete(proposal_id: int):
             )
         except (service.ImplementationError, TransitionRefused) as error:
             db.session.rollback()
-            _attach_error(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The works are recorded as completed."), "success")
             return redirect(url_for("implementation.show", proposal_id=p.id))
     return render_template("implementation/complete.html", p=p, form=form)
-
-
-def _attach_error(form, error: Exception) -> None:
-    """Show a refusal at the field it is about, else at the top of the form."""
-    name = getattr(error, "field", None)
-    f = form[name] if name and name in form else None
-    if f is not None:
-        f.errors = [*f.errors, str(error)]
-    else:
-        form.form_errors.append(str(error))

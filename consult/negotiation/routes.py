@@ -13,6 +13,7 @@ from wtforms.fields.choices import SelectChoice
 from consult.communities.models import Municipality, Settlement
 from consult.core.db import utcnow
 from consult.core.enums import CounterOfferStatus, MessageKind, ProposalState, VoteChoice
+from consult.core.forms import show_refusal
 from consult.core.permissions import can, require
 from consult.core.templating import ActionForm
 from consult.extensions import db
@@ -299,13 +300,6 @@ def _back(proposal: Proposal, anchor: str = "end"):
     return redirect(url_for("negotiation.thread", proposal_id=proposal.id, _anchor=anchor))
 
 
-def _field_error(form, error: Exception, default: str) -> None:
-    """Put a service's refusal next to its field (or ``default``), keeping what was typed."""
-    name = getattr(error, "field", None)
-    target = form[name] if name and name in form else form[default]
-    target.errors = [*target.errors, str(error)]
-
-
 # --- counter-offers -------------------------------------------------------------------------
 
 
@@ -330,7 +324,7 @@ def counter_offer(proposal_id: int):
             )
         except (service.NegotiationError, TransitionRefused) as error:
             db.session.rollback()
-            _field_error(form, error, "municipal_share")
+            show_refusal(form, error, "municipal_share")
         else:
             db.session.commit()
             flash(_("Your counter-offer is sent to the community."), "success")
@@ -357,7 +351,7 @@ def accept_offer(proposal_id: int, message_id: int):
             version = service.accept_counter_offer(proposal, current_user, offer, form.note.data)
         except (service.NegotiationError, TransitionRefused) as error:
             db.session.rollback()
-            _field_error(form, error, "note")
+            show_refusal(form, error, "note")
         else:
             db.session.commit()
             flash(
@@ -378,7 +372,7 @@ def reject_offer(proposal_id: int, message_id: int):
             service.reject_counter_offer(proposal, current_user, offer, form.reason.data)
         except (service.NegotiationError, TransitionRefused) as error:
             db.session.rollback()
-            _field_error(form, error, "reason")
+            show_refusal(form, error, "reason")
         else:
             db.session.commit()
             flash(_("The counter-offer is rejected; the municipality can read why."), "success")
@@ -397,7 +391,7 @@ def open_offer_vote(proposal_id: int, message_id: int):
             service.put_counter_offer_to_vote(proposal, current_user, offer, closes_at)
         except (service.NegotiationError, TransitionRefused) as error:
             db.session.rollback()
-            _field_error(form, error, "closes_at")
+            show_refusal(form, error, "closes_at")
         else:
             db.session.commit()
             flash(_("The members can now vote on the counter-offer."), "success")

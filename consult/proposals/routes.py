@@ -14,6 +14,7 @@ from consult.communities.models import CommunityOrganisation
 from consult.core.db import utcnow
 from consult.core.enums import ProposalState, VoteChoice, VoteResult
 from consult.core.formatting import local_datetime
+from consult.core.forms import show_refusal
 from consult.core.permissions import can, require
 from consult.core.templating import ActionForm
 from consult.extensions import db
@@ -36,15 +37,6 @@ def _load(proposal_id: int, action: str) -> Proposal:
 
 def _back(proposal: Proposal, anchor: str | None = None):
     return redirect(url_for("proposals.show", proposal_id=proposal.id, _anchor=anchor))
-
-
-def _show_error(form, error: Exception) -> None:
-    """Put a service's refusal next to the field it is about, or at the top of the form."""
-    name = getattr(error, "field", None)
-    if name and name in form:
-        form[name].errors = [*form[name].errors, str(error)]
-    else:
-        form.form_errors.append(str(error))
 
 
 def _expired() -> None:
@@ -76,7 +68,7 @@ def new(co_id: int):
             proposal = service.draft_proposal(co, current_user, form.terms(), chosen)
         except service.ProposalError as error:
             db.session.rollback()
-            _show_error(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The draft is saved. Open a vote when the members are ready."), "success")
@@ -103,7 +95,7 @@ def edit(proposal_id: int):
             changes = service.update_proposal(proposal, current_user, form.terms(), chosen)
         except service.ProposalError as error:
             db.session.rollback()
-            _show_error(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The changes are saved.") if changes else _("Nothing was changed."), "success")
@@ -224,7 +216,7 @@ def open_vote(proposal_id: int):
             service.open_vote(proposal, current_user, closes_at)
         except (service.ProposalError, TransitionRefused) as error:
             db.session.rollback()
-            _show_error(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The vote is open. Members have been told."), "success")
@@ -287,7 +279,7 @@ def tally(proposal_id: int):
             service.record_tally(proposal, meeting, current_user, form.counts())
         except service.VoteError as error:
             db.session.rollback()
-            _show_error(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The show of hands is recorded."), "success")
@@ -382,7 +374,7 @@ def withdraw(proposal_id: int):
             service.withdraw(proposal, current_user, form.reason.data)
         except (service.ProposalError, TransitionRefused) as error:
             db.session.rollback()
-            _show_error(form, error)
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The proposal is withdrawn."), "success")
