@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, SelectField, StringField
+from wtforms import DateTimeLocalField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from consult.problems.models import PriorityRound, Problem
@@ -139,5 +139,5 @@ def tally_form(problems: list[Problem], meetings, current: dict[int, dict[str, i
         setattr(TallyForm, f"other_{p.id}", count_field(_l("Other"), now.get("other", 0)))
     form = TallyForm(**kw)
     form.problems = problems
-    form.meeting_id.choices = [(m.id, label) for m, label in meetings]
+    form.meeting_id.choices = [SelectChoice(m.id, label) for m, label in meetings]
     return form

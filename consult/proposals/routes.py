@@ -7,6 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from consult.audit.service import trail_for_proposal
 from consult.auth.models import User
@@ -44,7 +45,7 @@ def _expired() -> None:
 
 
 def _problem_choices(form: ProposalForm, problems) -> dict:
-    form.problems.choices = [(pr.id, pr.title) for pr in problems]
+    form.problems.choices = [SelectChoice(pr.id, pr.title) for pr in problems]
     return {pr.id: pr for pr in problems}
 
 
@@ -262,7 +263,8 @@ def tally(proposal_id: int):
     meetings = service.tally_meetings(proposal, rnd)
     form = TallyForm()
     form.meeting_id.choices = [
-        (m.id, f"{m.kind.label} · {local_datetime(m.held_at, tz, 'short')}") for m in meetings
+        SelectChoice(m.id, f"{m.kind.label} · {local_datetime(m.held_at, tz, 'short')}")
+        for m in meetings
     ]
     existing = db.session.scalars(
         select(VoteTally).where(VoteTally.round_id == rnd.id).order_by(VoteTally.id)
