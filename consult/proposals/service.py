@@ -528,6 +528,20 @@ def record_tally(
     not vote online; audited with the counts it replaced."""
     now = now or utcnow()
     rnd = _refuse_unless_open(proposal, _lock_open_round(proposal), now)
+    return _record_tally(proposal, rnd, meeting, by, counts, now)
+
+
+def _record_tally(
+    proposal: Proposal,
+    rnd: VoteRound,
+    meeting: Meeting,
+    by: User,
+    counts: dict[str, int],
+    now: datetime,
+    **detail,
+) -> VoteTally:
+    """Check and store a meeting's counts in ``rnd``, which the caller has locked and found
+    open and in time; recount the round and audit (``detail`` is added to the audit event)."""
     if meeting.co_id != proposal.co_id:
         raise VoteError(_l("Choose one of this CO's meetings."), field="meeting_id")
     if meeting.held_at < rnd.opened_at - TALLY_GRACE or meeting.held_at > now:
@@ -583,8 +597,18 @@ def record_tally(
         meeting_id=meeting.id,
         counts=clean,
         before=before,
+        **detail,
     )
     return tally
+
+
+def round_tallies(rnd: VoteRound) -> list[VoteTally]:
+    """The show-of-hands tallies recorded in ``rnd``, oldest first."""
+    return list(
+        db.session.scalars(
+            select(VoteTally).where(VoteTally.round_id == rnd.id).order_by(VoteTally.id)
+        )
+    )
 
 
 def decide(
@@ -945,6 +969,34 @@ def cast_counter_offer_vote(
         raise VoteError(_l("There is no open vote on this counter-offer."))
     _refuse_after_closing_time(proposal, rnd, now)
     return _upsert_ballot(proposal, rnd, membership, choice, now)
+
+
+def record_counter_offer_tally(
+    proposal: Proposal,
+    offer_id: int,
+    meeting: Meeting,
+    by: User,
+    counts: dict[str, int],
+    *,
+    now: datetime | None = None,
+) -> VoteTally:
+    """Record (or replace) a meeting's show of hands in the members' vote on a counter-offer,
+    with the same checks, recount and audit as :func:`record_tally`."""
+    now = now or utcnow()
+    rnd = counter_offer_round(proposal, offer_id, lock=True)
+    if rnd is None:
+        raise VoteError(_l("There is no open vote on this counter-offer."))
+    _refuse_after_closing_time(proposal, rnd, now)
+    return _record_tally(
+        proposal,
+        rnd,
+        meeting,
+        by,
+        counts,
+        now,
+        subject=VoteSubject.COUNTER_OFFER,
+        counter_offer_id=offer_id,
+    )
 
 
 def close_counter_offer_vote(
