@@ -464,3 +464,14 @@ def _reinvite_member(user: User, m: Membership) -> bool:
     if not is_leader(user, m.co_id):
         return False
     return all(is_leader(user, other.co_id) for other in m.user.current_memberships())
+
+
+# --- show-of-hands tallies in a member vote on a counter-offer -----------------------------
+
+
+@rule(Message, "tally_offer_vote")
+def _tally_offer_vote(user: User, m: Message) -> bool:
+    """Record a meeting's show of hands in the members' vote on a counter-offer: the CO's
+    leader, while the offer is in the vote (as for closing it). After the closing time the
+    service refuses with a message rather than a 403."""
+    return _close_offer_vote(user, m)

@@ -13,10 +13,12 @@ from wtforms.fields.choices import SelectChoice
 from consult.communities.models import Municipality, Settlement
 from consult.core.db import utcnow
 from consult.core.enums import CounterOfferStatus, MessageKind, ProposalState, VoteChoice
+from consult.core.formatting import local_datetime
 from consult.core.forms import show_refusal
 from consult.core.permissions import can, require
 from consult.core.templating import ActionForm
 from consult.extensions import db
+from consult.meetings.models import Meeting
 from consult.negotiation import bp, service
 from consult.negotiation.forms import (
     AcceptForm,
@@ -30,7 +32,8 @@ from consult.negotiation.forms import (
     OfferVoteForm,
 )
 from consult.negotiation.models import Message
-from consult.proposals.forms import VoteForm
+from consult.proposals import service as votes
+from consult.proposals.forms import TallyForm, VoteForm
 from consult.proposals.models import Proposal, Vote
 from consult.proposals.service import TransitionRefused
 
@@ -288,6 +291,11 @@ def _offer_panel(proposal: Proposal, offer: Message | None, forms: dict) -> dict
             ballot=VoteForm(**fresh),
             choices=list(VoteChoice),
             can_close=can(current_user, "close_offer_vote", offer),
+            can_tally=can(current_user, "tally_offer_vote", offer),
+            # hands counted so far are running totals: only for those who see the counts
+            tallies=votes.round_tallies(rnd)
+            if rnd is not None and can(current_user, "view_vote_counts", proposal)
+            else [],
         )
     return panel
 
@@ -461,3 +469,58 @@ def close_offer_vote(proposal_id: int, message_id: int):
                 "success",
             )
     return _back(proposal)
+
+
+@bp.route(
+    "/proposals/<int:proposal_id>/thread/offers/<int:message_id>/tally", methods=["GET", "POST"]
+)
+@login_required
+def offer_tally(proposal_id: int, message_id: int):
+    """The leader records a meeting's show of hands in the members' vote on a counter-offer,
+    for people without a phone (same form and rules as a vote on a proposal)."""
+    proposal = db.get_or_404(Proposal, proposal_id)
+    offer = db.get_or_404(Message, message_id)
+    if offer.proposal_id != proposal.id or offer.kind != MessageKind.COUNTER_OFFER:
+        abort(404)
+    rnd = votes.counter_offer_round(proposal, offer.id)
+    if rnd is None or offer.offer_status != CounterOfferStatus.IN_VOTE:
+        abort(404)
+    require(current_user, "tally_offer_vote", offer)
+    tz = proposal.municipality.timezone
+    meetings = votes.tally_meetings(proposal, rnd)
+    form = TallyForm()
+    form.meeting_id.choices = [
+        (m.id, f"{m.kind.label} · {local_datetime(m.held_at, tz, 'short')}") for m in meetings
+    ]
+    existing = votes.round_tallies(rnd)
+    correcting = request.args.get("meeting", type=int)
+    if request.method == "GET" and correcting:
+        # correcting a tally: start from what was recorded
+        for t in existing:
+            if t.meeting_id == correcting:
+                form.process(obj=t)
+                form.meeting_id.data = t.meeting_id
+    if form.validate_on_submit():
+        meeting = db.session.get(Meeting, form.meeting_id.data)
+        try:
+            votes.record_counter_offer_tally(
+                proposal, offer.id, meeting, current_user, form.counts()
+            )
+        except votes.VoteError as error:
+            db.session.rollback()
+            show_refusal(form, error)
+        else:
+            db.session.commit()
+            flash(_("The show of hands is recorded."), "success")
+            return _back(proposal, f"m{offer.id}")
+    return render_template(
+        "negotiation/offer_tally.html",
+        p=proposal,
+        offer=offer,
+        rnd=rnd,
+        co=proposal.organisation,
+        form=form,
+        meetings=meetings,
+        existing=existing,
+        tz=tz,
+    )
