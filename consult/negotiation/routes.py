@@ -490,7 +490,8 @@ def offer_tally(proposal_id: int, message_id: int):
     meetings = votes.tally_meetings(proposal, rnd)
     form = TallyForm()
     form.meeting_id.choices = [
-        (m.id, f"{m.kind.label} · {local_datetime(m.held_at, tz, 'short')}") for m in meetings
+        SelectChoice(m.id, f"{m.kind.label} · {local_datetime(m.held_at, tz, 'short')}")
+        for m in meetings
     ]
     existing = votes.round_tallies(rnd)
     correcting = request.args.get("meeting", type=int)
