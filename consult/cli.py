@@ -11,6 +11,7 @@ from sqlalchemy import select
 from consult.core.enums import Gender, UserRole
 from consult.extensions import db
 from consult.notifications.cli import send_mail
+from consult.proposals.cli import close_votes
 
 
 def _create_app():
@@ -36,6 +37,7 @@ def register(app) -> None:
     app.cli.add_command(create_user)
     app.cli.add_command(seed_demo)
     app.cli.add_command(send_mail)
+    app.cli.add_command(close_votes)
 
 
 @click.command("create-user")

@@ -461,3 +461,30 @@ def test_no_one_can_close_the_vote_while_a_ballot_is_being_counted(world, make, 
     assert service.cast_vote(p, _membership(world.member, world.co), VoteChoice.YES) == "cast"
     db.session.commit()
     assert attempts == ["had to wait"]
+
+
+def test_votes_whose_time_is_up_are_closed_by_the_platform(world, make, runner):
+    """``consult close-votes`` fixes the result when the leader has not closed the vote."""
+    due, rnd = _open(world, make)
+    service.cast_vote(due, _membership(world.member, world.co), VoteChoice.YES)
+    service.cast_vote(due, _membership(world.leader, world.co), VoteChoice.YES)
+    running, later = _open(world, make)
+    rnd.closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+
+    result = runner.invoke(args=["close-votes"])
+    assert result.exit_code == 0, result.output
+    assert "1 vote(s) closed." in result.output
+    db.session.expire_all()
+    assert rnd.result == VoteResult.APPROVED and due.state == ProposalState.APPROVED
+    assert later.closed_at is None and running.state == ProposalState.VOTING
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "proposal.close_vote"))
+    assert event.actor_id is None  # the platform, not a person
+    assert runner.invoke(args=["close-votes"]).output.strip().endswith("0 vote(s) closed.")
+
+
+def test_the_platform_never_closes_a_vote_early(world, make):
+    p, rnd = _open(world, make)
+    with pytest.raises(service.VoteError):
+        service.close_vote(p, None)
+    assert rnd.closed_at is None

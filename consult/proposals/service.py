@@ -54,7 +54,7 @@ def apply_transition(
     move. Writes the audit event and notifies the other side.
     """
     before = proposal.state
-    after = workflow.next_state(before, action, proposal_actor(by, proposal), target)
+    after = workflow.next_state(before, action, _actor(by, proposal), target)
     proposal.state = after
     proposal.updated_at = utcnow()
     record(
@@ -129,10 +129,15 @@ class VersionIsImmutable(Exception):
     """Raised on flush when code tries to change or delete a saved proposal version."""
 
 
-def check_transition(proposal: Proposal, action: str, by: User) -> None:
+def check_transition(proposal: Proposal, action: str, by: User | None) -> None:
     """Raise :class:`TransitionRefused` now if ``by`` cannot do ``action`` in this state,
     before a service changes anything else."""
-    workflow.next_state(proposal.state, action, proposal_actor(by, proposal))
+    workflow.next_state(proposal.state, action, _actor(by, proposal))
+
+
+def _actor(by: User | None, proposal: Proposal) -> str | None:
+    """The workflow role of ``by``; None stands for the platform itself (scheduled work)."""
+    return workflow.SYSTEM if by is None else proposal_actor(by, proposal)
 
 
 # --- drafting -------------------------------------------------------------------------------
@@ -719,16 +724,19 @@ def breakdown(rnd: VoteRound) -> Breakdown:
     return b
 
 
-def close_vote(proposal: Proposal, by: User, *, now: datetime | None = None) -> VoteRound:
+def close_vote(proposal: Proposal, by: User | None, *, now: datetime | None = None) -> VoteRound:
     """Close the open vote (early if the leader wishes) and fix its result on the round.
 
     Approved moves the proposal to approved; rejected or no quorum sends it back to draft.
+    ``by=None`` is the platform closing a vote whose time is up (``consult close-votes``).
     """
     now = now or utcnow()
     check_transition(proposal, "close_vote", by)
     rnd = _lock_open_round(proposal)
     if rnd is None:
         raise VoteError(_l("There is no open vote on this proposal."))
+    if by is None and now < rnd.closes_at:
+        raise VoteError(_l("Only the leader may close a vote before its time."))
     _recount(rnd)
     b = breakdown(rnd)
     result = b.result
@@ -761,6 +769,25 @@ def close_vote(proposal: Proposal, by: User, *, now: datetime | None = None) -> 
         result=result.value,
     )
     return rnd
+
+
+def close_due_votes(*, now: datetime | None = None) -> list[VoteRound]:
+    """Close every proposal vote whose closing time has passed, as the platform, so a result
+    is fixed even when the leader forgets. Votes on counter-offers are left to the leader,
+    who must then answer the municipality."""
+    now = now or utcnow()
+    due = db.session.scalars(
+        select(Proposal)
+        .join(VoteRound, VoteRound.proposal_id == Proposal.id)
+        .where(
+            VoteRound.subject == VoteSubject.PROPOSAL,
+            VoteRound.closed_at.is_(None),
+            VoteRound.closes_at <= now,
+            Proposal.state == ProposalState.VOTING,
+        )
+        .order_by(Proposal.id)
+    ).all()
+    return [close_vote(p, None, now=now) for p in due]
 
 
 # --- submission and after -------------------------------------------------------------------

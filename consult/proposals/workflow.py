@@ -11,6 +11,9 @@ from flask_babel import lazy_gettext as _l
 from consult.core.enums import ProposalState as S
 
 LEADER, OFFICER, STAFF = "leader", "officer", "staff"
+#: the platform itself, e.g. ``consult close-votes`` closing a vote whose time is up; no
+#: person is ever given this role by ``proposal_actor``
+SYSTEM = "system"
 
 BEFORE_AGREED = (S.DRAFT, S.VOTING, S.APPROVED, S.SUBMITTED, S.UNDER_REVIEW, S.NEGOTIATING)
 WITH_MUNICIPALITY = (S.SUBMITTED, S.UNDER_REVIEW, S.NEGOTIATING)
@@ -28,7 +31,9 @@ class Transition:
 
 TRANSITIONS: tuple[Transition, ...] = (
     Transition("open_vote", (S.DRAFT,), (LEADER,), (S.VOTING,), _l("Open the vote")),
-    Transition("close_vote", (S.VOTING,), (LEADER,), (S.APPROVED, S.DRAFT), _l("Close the vote")),
+    Transition(
+        "close_vote", (S.VOTING,), (LEADER, SYSTEM), (S.APPROVED, S.DRAFT), _l("Close the vote")
+    ),
     Transition("submit", (S.APPROVED,), (LEADER,), (S.SUBMITTED,), _l("Submit to municipality")),
     Transition("revise", (S.APPROVED, S.DECLINED), (LEADER,), (S.DRAFT,), _l("Revise")),
     Transition("withdraw", BEFORE_AGREED, (LEADER,), (S.WITHDRAWN,), _l("Withdraw")),
