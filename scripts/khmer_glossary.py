@@ -156,10 +156,8 @@ GLOSSARY = {
     "Remove": "ដកចេញ",
     "Send": "ផ្ញើ",
     "Message": "សារ",
-    "Your CO is ranking its problems (“%(title)s”): give your points.":
-        "សហគមន៍របស់អ្នកកំពុងរៀបលំដាប់បញ្ហា («%(title)s»)៖ សូមដាក់ពិន្ទុរបស់អ្នក។",
-    "The priorities are decided (“%(title)s”). First: %(first)s.":
-        "អាទិភាពត្រូវបានសម្រេចហើយ («%(title)s»)។ ទីមួយ៖ %(first)s។",
+    "Your CO is ranking its problems (“%(title)s”): give your points.": "សហគមន៍របស់អ្នកកំពុងរៀបលំដាប់បញ្ហា («%(title)s»)៖ សូមដាក់ពិន្ទុរបស់អ្នក។",
+    "The priorities are decided (“%(title)s”). First: %(first)s.": "អាទិភាពត្រូវបានសម្រេចហើយ («%(title)s»)។ ទីមួយ៖ %(first)s។",
 }
 
 
