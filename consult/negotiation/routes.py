@@ -427,12 +427,7 @@ def offer_ballot(proposal_id: int, message_id: int):
         flash(str(error), "error")
     else:
         db.session.commit()
-        messages = {
-            "cast": _("Your vote is counted: %(choice)s.", choice=choice.label),
-            "changed": _("Your vote is changed to: %(choice)s.", choice=choice.label),
-            "unchanged": _("Your vote was already: %(choice)s.", choice=choice.label),
-        }
-        flash(messages[outcome], "success")
+        flash(form.outcome_message(outcome), "success")
     return _back(proposal, f"m{offer.id}")
 
 

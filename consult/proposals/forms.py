@@ -1,5 +1,6 @@
 """Forms for drafting proposals, voting, tallies and the proposal's workflow buttons."""
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -103,6 +104,16 @@ class OpenVoteForm(FlaskForm):
 
 class VoteForm(FlaskForm):
     choice = SelectField(_l("Your vote"), choices=VoteChoice.choices())
+
+    def outcome_message(self, outcome: str) -> str:
+        """What to tell the voter after the ballot service answered "cast", "changed" or
+        "unchanged" (the same words for proposal and counter-offer votes)."""
+        label = VoteChoice(self.choice.data).label
+        return {
+            "cast": gettext("Your vote is counted: %(choice)s.", choice=label),
+            "changed": gettext("Your vote is changed to: %(choice)s.", choice=label),
+            "unchanged": gettext("Your vote was already: %(choice)s.", choice=label),
+        }[outcome]
 
 
 def _count(label):

@@ -242,12 +242,7 @@ def vote(proposal_id: int):
         flash(str(error), "error")
     else:
         db.session.commit()
-        messages = {
-            "cast": _("Your vote is counted: %(choice)s.", choice=choice.label),
-            "changed": _("Your vote is changed to: %(choice)s.", choice=choice.label),
-            "unchanged": _("Your vote was already: %(choice)s.", choice=choice.label),
-        }
-        flash(messages[outcome], "success")
+        flash(form.outcome_message(outcome), "success")
     return _back(proposal, "vote")
 
 
