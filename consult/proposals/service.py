@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from consult.audit.service import record
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation, Membership
+from consult.communities.service import member_count
 from consult.core.db import CENT, utcnow
 from consult.core.enums import (
     Gender,
@@ -91,15 +92,7 @@ def people_to_tell(proposal: Proposal, by: User) -> list[User]:
             Membership.left_on.is_(None),
         )
     ).all()
-    officers = []
-    if proposal.submitted_at is not None:
-        officers = db.session.scalars(
-            select(User).where(
-                User.role == UserRole.OFFICER,
-                User.municipality_id == proposal.municipality_id,
-                User.active.is_(True),
-            )
-        ).all()
+    officers = officers_of(proposal.municipality_id) if proposal.submitted_at is not None else []
     if by.is_officer or by.is_staff:
         people = list(leaders)
     elif any(u.id == by.id for u in leaders):
@@ -297,14 +290,6 @@ def members_of(co_id: int) -> list[User]:
             select(User)
             .join(Membership, Membership.user_id == User.id)
             .where(Membership.co_id == co_id, Membership.left_on.is_(None))
-        )
-    )
-
-
-def member_count(co_id: int) -> int:
-    return db.session.scalar(
-        select(func.count(Membership.id)).where(
-            Membership.co_id == co_id, Membership.left_on.is_(None)
         )
     )
 
