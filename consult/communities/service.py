@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from consult.audit.service import record
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation, Membership
+from consult.core import localtime
 from consult.core.enums import MembershipRole
 from consult.extensions import db
 
@@ -103,8 +104,6 @@ def update_voting_rules(
 
 # --- staff registration of settlements and COs --------------------------------------------
 
-from datetime import datetime  # noqa: E402
-from zoneinfo import ZoneInfo  # noqa: E402
 
 from sqlalchemy.exc import IntegrityError  # noqa: E402
 
@@ -232,7 +231,7 @@ def update_settlement(s: Settlement, *, by: User | None, **fields) -> dict:
 
 def local_today(m: Municipality) -> date:
     """Today's date where the municipality is (the CO's "today", not the server's)."""
-    return datetime.now(ZoneInfo(m.timezone or "UTC")).date()
+    return localtime.local_today(m.timezone or "UTC")
 
 
 def _clean_co(settlement: Settlement, fields: dict) -> dict:

@@ -12,7 +12,6 @@ why, so the CO never sees the bar shrink without an explanation.
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -21,6 +20,7 @@ from consult.attachments import service as attachments
 from consult.attachments.models import Attachment
 from consult.audit.service import record
 from consult.auth.models import User
+from consult.core import localtime
 from consult.core.db import CENT, utcnow
 from consult.core.enums import ProblemStatus, ProposalState
 from consult.core.formatting import local_date
@@ -50,7 +50,7 @@ class ImplementationError(ValueError):
 
 def local_today(proposal: Proposal, now: datetime | None = None) -> date:
     """Today's date where the works are (the municipality's time zone)."""
-    return (now or utcnow()).astimezone(ZoneInfo(proposal.municipality.timezone)).date()
+    return localtime.local_today(proposal.municipality.timezone, now)
 
 
 def _check_day(proposal: Proposal, day: date | None, field: str, today: date) -> date:

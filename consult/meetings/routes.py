@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from consult.attachments import service as attachments
 from consult.communities.models import CommunityOrganisation
+from consult.core import localtime
 from consult.core.permissions import require
 from consult.extensions import db
 from consult.meetings import bp, service
@@ -76,7 +77,7 @@ def edit(meeting_id: int):
     co = meeting.organisation
     form = MeetingForm(service.tickable_members(co, meeting), obj=meeting)
     if not form.is_submitted():
-        local = service.utc_to_local(meeting.held_at, co.municipality.timezone)
+        local = localtime.to_local(meeting.held_at, co.municipality.timezone)
         form.day.data, form.time.data = local.date(), local.time().replace(second=0)
         form.kind.data = meeting.kind.value
         form.present.data = [a.membership_id for a in meeting.attendance]

@@ -3,8 +3,7 @@
 Services check the rule, change state, write the audit event and flush; the view commits.
 """
 
-from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, time
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -13,6 +12,7 @@ from consult.attachments import service as attachments
 from consult.audit.service import record
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation, Membership
+from consult.core import localtime
 from consult.core.enums import MeetingKind
 from consult.extensions import db
 from consult.meetings.models import Attendance, Meeting
@@ -38,11 +38,7 @@ class MeetingError(ValueError):
 
 def local_to_utc(day: date, clock: time, timezone: str) -> datetime:
     """The UTC instant of a date and time read on a clock in ``timezone``."""
-    return datetime.combine(day, clock, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
-
-
-def utc_to_local(value: datetime, timezone: str) -> datetime:
-    return value.astimezone(ZoneInfo(timezone))
+    return localtime.from_local(datetime.combine(day, clock), timezone)
 
 
 def check_headcount(members_ticked: int, women: int, men: int, other: int) -> None:

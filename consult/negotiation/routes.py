@@ -1,8 +1,5 @@
 """The municipality's inbox and the negotiation thread of a proposal."""
 
-from datetime import UTC, timedelta
-from zoneinfo import ZoneInfo
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -11,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from consult.communities.models import Municipality, Settlement
+from consult.core import localtime
 from consult.core.db import utcnow
 from consult.core.enums import CounterOfferStatus, MessageKind, ProposalState, VoteChoice
 from consult.core.formatting import local_datetime
@@ -271,8 +269,7 @@ def _offer_panel(proposal: Proposal, offer: Message | None, forms: dict) -> dict
     if can(current_user, "put_offer_to_vote", offer):
         vote_form = forms.get("vote") or OfferVoteForm(**fresh)
         if vote_form.closes_at.data is None:
-            local = (utcnow() + timedelta(days=7)).astimezone(_zone(proposal))
-            vote_form.closes_at.data = local.replace(tzinfo=None, second=0, microsecond=0)
+            vote_form.closes_at.data = localtime.wall_time_in(7, proposal.municipality.timezone)
         panel["vote"] = vote_form
     if offer.offer_status == CounterOfferStatus.IN_VOTE:
         rnd = service.offer_round(offer)
@@ -298,10 +295,6 @@ def _offer_panel(proposal: Proposal, offer: Message | None, forms: dict) -> dict
             else [],
         )
     return panel
-
-
-def _zone(proposal: Proposal) -> ZoneInfo:
-    return ZoneInfo(proposal.municipality.timezone)
 
 
 def _back(proposal: Proposal, anchor: str = "end"):
@@ -394,7 +387,7 @@ def open_offer_vote(proposal_id: int, message_id: int):
     proposal, offer = _load_offer(proposal_id, message_id, "answer_offer")
     form = OfferVoteForm()
     if form.validate_on_submit():
-        closes_at = form.closes_at.data.replace(tzinfo=_zone(proposal)).astimezone(UTC)
+        closes_at = localtime.from_local(form.closes_at.data, proposal.municipality.timezone)
         try:
             service.put_counter_offer_to_vote(proposal, current_user, offer, closes_at)
         except (service.NegotiationError, TransitionRefused) as error:

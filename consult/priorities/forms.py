@@ -1,13 +1,13 @@
 """Forms for priority rounds: opening one, a member's ballot, a meeting's show of hands."""
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from consult.core import localtime
 from consult.problems.models import PriorityRound, Problem
 
 COUNT_MAX = 100_000  # more hands than any meeting hall holds: a typing mistake
@@ -38,7 +38,7 @@ class OpenRoundForm(FlaskForm):
         """The closing time typed in the municipality's local time, as UTC."""
         if self.closes_at.data is None:
             return None
-        return self.closes_at.data.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+        return localtime.from_local(self.closes_at.data, timezone)
 
 
 def _field_name(problem: Problem) -> str:

@@ -1,8 +1,5 @@
 """Proposals: drafting, the member vote, show-of-hands tallies, submission and after."""
 
-from datetime import UTC, timedelta
-from zoneinfo import ZoneInfo
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -12,6 +9,7 @@ from wtforms import SelectChoice
 from consult.audit.service import trail_for_proposal
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation
+from consult.core import localtime
 from consult.core.db import utcnow
 from consult.core.enums import ProposalState, VoteChoice, VoteResult
 from consult.core.formatting import local_datetime
@@ -47,10 +45,6 @@ def _expired() -> None:
 def _problem_choices(form: ProposalForm, problems) -> dict:
     form.problems.choices = [SelectChoice(pr.id, pr.title) for pr in problems]
     return {pr.id: pr for pr in problems}
-
-
-def _local(proposal: Proposal) -> ZoneInfo:
-    return ZoneInfo(proposal.municipality.timezone)
 
 
 # --- drafting -------------------------------------------------------------------------------
@@ -206,13 +200,12 @@ def open_vote(proposal_id: int):
     except TransitionRefused as error:
         flash(str(error), "error")
         return _back(proposal)
-    tz = _local(proposal)
+    tz = proposal.municipality.timezone
     form = OpenVoteForm()
     if request.method == "GET":
-        default = (utcnow() + timedelta(days=7)).astimezone(tz)
-        form.closes_at.data = default.replace(tzinfo=None, second=0, microsecond=0)
+        form.closes_at.data = localtime.wall_time_in(7, tz)
     if form.validate_on_submit():
-        closes_at = form.closes_at.data.replace(tzinfo=tz).astimezone(UTC)
+        closes_at = localtime.from_local(form.closes_at.data, tz)
         try:
             service.open_vote(proposal, current_user, closes_at)
         except (service.ProposalError, TransitionRefused) as error:
