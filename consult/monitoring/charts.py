@@ -6,6 +6,7 @@ and a page should carry no script it does not need.
 """
 
 import functools
+import hashlib
 import html
 import re
 
@@ -74,6 +75,12 @@ def shared_css() -> str:
     css = "\n".join(_STYLE_BLOCK.findall(chart.render(is_unicode=True)))
     # inside the SVG the rules were XML text (">" written "&gt;"); a stylesheet is not
     return _CHART_ID.sub("svg.pygal-chart", html.unescape(css))
+
+
+@functools.cache
+def shared_css_version() -> str:
+    """A short digest of :func:`shared_css`, computed once per process, for its URL."""
+    return hashlib.sha256(shared_css().encode()).hexdigest()[:10]
 
 
 def _attr(text: str) -> str:

@@ -1,8 +1,6 @@
 """Monitoring: the staff dashboard, CSV exports, the map, and scope summaries for COs and
 municipalities. Views load, check the policy, read the filter form and call the service."""
 
-import hashlib
-
 from flask import (
     Response,
     abort,
@@ -75,8 +73,7 @@ def dashboard():
 @bp.context_processor
 def _chart_css_url():
     # the URL changes with the rules, so browsers may keep it for a week
-    digest = hashlib.sha256(charts.shared_css().encode()).hexdigest()[:10]
-    return {"chart_css_url": url_for("monitoring.chart_css", v=digest)}
+    return {"chart_css_url": url_for("monitoring.chart_css", v=charts.shared_css_version())}
 
 
 @bp.route("/monitoring/charts.css")
