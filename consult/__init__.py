@@ -9,6 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from consult import config
+from consult.core import catalogs
 from consult.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     login_manager.init_app(app)
     csrf.init_app(app)
+    catalogs.ensure_compiled(PACKAGE / "translations")
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
     limiter.init_app(app)
 

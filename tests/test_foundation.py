@@ -2,6 +2,7 @@
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 from flask_migrate import check as migrate_check
@@ -156,7 +157,7 @@ def test_requests_run_in_their_own_context(app, client, make, login):
     assert "_login_user" not in g  # Flask-Login set it in the request's own context
 
 
-ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_wheel_lists_every_package():
@@ -172,14 +173,44 @@ def test_the_wheel_lists_every_package():
     assert found <= listed
 
 
+KHMER_CHECK = """
+import consult, sys
+from consult import create_app
+assert consult.__file__.startswith(sys.prefix), consult.__file__  # the wheel, not the checkout
+app = create_app({"CONSULT_ENV": "testing", "SECRET_KEY": "x" * 32,
+                  "SQLALCHEMY_DATABASE_URI": "sqlite:///" + sys.argv[1]})
+page = app.test_client().get("/login", headers={"Accept-Language": "km"}).get_data(as_text=True)
+print(page)
+"""
+
+
 @pytest.mark.slow
 def test_the_wheel_carries_templates_static_translations_and_migrations(tmp_path):
+    """Built from a source tree without compiled catalogs (as git holds it), installed into a
+    fresh virtual environment, the package serves Khmer pages."""
+    import shutil
     import subprocess
     import sys
+    import sysconfig
     import zipfile
 
+    source = tmp_path / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            ".venv*",
+            "node_modules",
+            "instance",
+            "*.mo",
+            "__pycache__",
+            "build",
+            "*.egg-info",
+        ),
+    )
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(source)],
         capture_output=True,
         text=True,
     )
@@ -201,6 +232,34 @@ def test_the_wheel_carries_templates_static_translations_and_migrations(tmp_path
     } >= templates
     versions = {p.name for p in (ROOT / "migrations" / "versions").glob("*.py")}
     assert {n.rsplit("/", 1)[-1] for n in names if "/_migrations/versions/" in n} == versions
+
+    # A fresh venv with only the wheel; its dependencies are borrowed from this environment
+    # through a .pth line (which adds the folder but not this environment's editable Consult).
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    site = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    (Path(site) / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", site, str(wheel)],
+        capture_output=True,
+        text=True,
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+    served = subprocess.run(
+        [python, "-c", KHMER_CHECK, str(tmp_path / "db.sqlite")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert served.returncode == 0, served.stderr[-3000:]
+    assert '<html lang="km">' in served.stdout
+    assert "ពាក្យសម្ងាត់" in served.stdout  # "Password"
 
 
 def test_behind_a_proxy_the_real_client_address_is_used(database, tmp_path, app):
