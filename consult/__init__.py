@@ -58,6 +58,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from consult import models  # noqa: F401  (complete metadata before anything queries)
 
+    _register_policies()
     _register_blueprints(app)
     _register_template_helpers(app)
 
@@ -174,6 +175,31 @@ FEATURES = (
     "monitoring",
     "admin",
 )
+
+
+#: features whose ``policy.py`` registers rules with ``consult.core.permissions``
+POLICIES = (
+    "auth",
+    "communities",
+    "meetings",
+    "problems",
+    "priorities",
+    "proposals",
+    "negotiation",
+    "implementation",
+    "attachments",
+    "notifications",
+    "monitoring",
+    "admin",
+)
+
+
+def _register_policies() -> None:
+    """Import every feature's policy, so each registers its rules (once per process)."""
+    import importlib
+
+    for name in POLICIES:
+        importlib.import_module(f"consult.{name}.policy")
 
 
 def _register_blueprints(app: Flask) -> None:

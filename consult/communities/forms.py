@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField
-from wtforms.validators import InputRequired, NumberRange
+from wtforms import DateField, FloatField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from consult.auth.forms import PersonFields
-from consult.core.enums import MembershipRole
+from consult.core.enums import COStatus, MembershipRole, Tenure
 
 
 class AddMemberForm(PersonFields, FlaskForm):
@@ -27,11 +27,6 @@ class VotingRulesForm(FlaskForm):
 
 
 # --- staff registration of settlements and COs --------------------------------------------
-
-from wtforms import DateField, FloatField, StringField, TextAreaField  # noqa: E402
-from wtforms.validators import DataRequired, Length, Optional  # noqa: E402
-
-from consult.core.enums import COStatus, Tenure  # noqa: E402
 
 
 def _place_name(label):

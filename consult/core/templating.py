@@ -1,4 +1,4 @@
-"""What every template can use: policies, formatting filters, the reader's unread counts."""
+"""What every template can use: policies and formatting filters."""
 
 from flask import Flask, current_app
 from flask_babel import get_locale
@@ -27,13 +27,4 @@ def init_app(app: Flask) -> None:
         return {
             "languages": current_app.config["LANGUAGES"],
             "current_locale": str(get_locale()),
-            "unread_notifications": _unread_notifications,
         }
-
-
-def _unread_notifications() -> int:
-    if not current_user.is_authenticated:
-        return 0
-    from consult.notifications.service import unread_count
-
-    return unread_count(current_user)

@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from consult.attachments.forms import AttachmentsField
 from consult.core.enums import MessageKind, ProposalState
-from consult.core.permissions import SEEN_BY_MUNICIPALITY
+from consult.proposals.policy import SEEN_BY_MUNICIPALITY
 
 #: the longest message body; long enough for a detailed answer, short enough for a phone
 MAX_BODY = 5000

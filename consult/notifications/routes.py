@@ -4,11 +4,23 @@ from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from consult.auth.service import safe_next
-from consult.core.permissions import require
+from consult.core.forms import load
 from consult.core.templating import ActionForm
 from consult.extensions import db
 from consult.notifications import bp, service
 from consult.notifications.models import Notification
+
+
+@bp.app_context_processor
+def _unread():
+    """Every page's header shows the reader's unread count (asked only when shown)."""
+    return {"unread_notifications": _unread_notifications}
+
+
+def _unread_notifications() -> int:
+    if not current_user.is_authenticated:
+        return 0
+    return service.unread_count(current_user)
 
 
 @bp.route("/notifications")
@@ -29,8 +41,7 @@ def index():
 @login_required
 def open_one(notification_id: int):
     """Mark the notification read and go where it points (a POST: reading changes state)."""
-    n = db.get_or_404(Notification, notification_id)
-    require(current_user, "open", n)
+    n = load(Notification, notification_id, "open")
     if not ActionForm().validate_on_submit():
         return redirect(url_for("notifications.index"))
     service.mark_read(n)
