@@ -13,7 +13,7 @@ from consult.auth.models import User
 from consult.auth.service import normalise_phone
 from consult.communities.models import Municipality
 from consult.core.enums import UserRole
-from consult.core.forms import show_refusal
+from consult.core.forms import load, refusals_on
 from consult.core.permissions import require
 from consult.core.templating import ActionForm
 from consult.extensions import db
@@ -70,24 +70,17 @@ def _municipality_form_page(form: MunicipalityForm, municipality: Municipality |
     )
 
 
-def _show_refusal(form, error: service.AdminError) -> None:
-    db.session.rollback()
-    show_refusal(form, error)
-
-
 @bp.route("/municipalities/new", methods=["GET", "POST"])
 @login_required
 def new_municipality():
     require(current_user, "manage_municipalities")
     form = MunicipalityForm()
     if form.validate_on_submit():
-        try:
+        with refusals_on(form) as attempt:
             m = service.create_municipality(
                 by=current_user, languages=current_app.config["LANGUAGES"], **form.values()
             )
-        except service.AdminError as error:
-            _show_refusal(form, error)
-        else:
+        if attempt.ok:
             db.session.commit()
             flash(_("%(name)s is registered.", name=m.name), "success")
             return redirect(url_for("admin.municipalities"))
@@ -101,13 +94,11 @@ def edit_municipality(municipality_id: int):
     require(current_user, "manage_municipalities")
     form = MunicipalityForm(obj=m)
     if form.validate_on_submit():
-        try:
+        with refusals_on(form) as attempt:
             changes = service.update_municipality(
                 m, by=current_user, languages=current_app.config["LANGUAGES"], **form.values()
             )
-        except service.AdminError as error:
-            _show_refusal(form, error)
-        else:
+        if attempt.ok:
             db.session.commit()
             if changes:
                 flash(_("%(name)s is saved.", name=m.name), "success")
@@ -194,28 +185,24 @@ def _history_text(ev: AuditEvent) -> str:
 @bp.route("/people/<int:user_id>")
 @login_required
 def person(user_id: int):
-    user = db.get_or_404(User, user_id)
-    require(current_user, "manage", user)
+    user = load(User, user_id, "manage")
     return _account_page(user)
 
 
 @bp.route("/people/<int:user_id>/role", methods=["POST"])
 @login_required
 def change_role(user_id: int):
-    user = db.get_or_404(User, user_id)
-    require(current_user, "manage", user)
+    user = load(User, user_id, "manage")
     form = RoleForm()
     if form.validate_on_submit():
-        try:
+        with refusals_on(form) as attempt:
             changed = service.change_role(
                 user,
                 UserRole(form.role.data),
                 municipality_id=form.municipality_id.data or None,
                 by=current_user,
             )
-        except service.AdminError as error:
-            _show_refusal(form, error)
-        else:
+        if attempt.ok:
             db.session.commit()
             if changed:
                 flash(
@@ -243,8 +230,7 @@ def enable(user_id: int):
 
 
 def _switch(user_id: int, change, message):
-    user = db.get_or_404(User, user_id)
-    require(current_user, "manage", user)
+    user = load(User, user_id, "manage")
     if ActionForm().validate_on_submit():
         try:
             change(user, by=current_user)
@@ -261,8 +247,7 @@ def _switch(user_id: int, change, message):
 @login_required
 def reinvite(user_id: int):
     """A fresh invitation link, shown once on the account page."""
-    user = db.get_or_404(User, user_id)
-    require(current_user, "reinvite", user)
+    user = load(User, user_id, "reinvite")
     link = None
     if ActionForm().validate_on_submit():
         try:

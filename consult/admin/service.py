@@ -15,17 +15,14 @@ from consult.auth.models import Invitation, User
 from consult.communities.models import Municipality
 from consult.core.db import utcnow
 from consult.core.enums import UserRole
+from consult.core.refusal import Refusal
 from consult.extensions import db
 from consult.proposals.models import Proposal
 
 
-class AdminError(ValueError):
+class AdminError(Refusal):
     """A readable reason an administrative change was refused; ``field`` names the form field
     the message belongs to (None: the whole form)."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 # --- municipalities -----------------------------------------------------------------------

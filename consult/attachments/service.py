@@ -25,6 +25,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from consult.attachments.models import Attachment
+from consult.core.refusal import Refusal
 from consult.extensions import db
 
 JPEG, PNG, WEBP, PDF = "image/jpeg", "image/png", "image/webp", "application/pdf"
@@ -49,7 +50,7 @@ _OWNER_COLUMNS = {
 _PENDING = "consult.attachments.pending_files"
 
 
-class UploadRefused(ValueError):
+class UploadRefused(Refusal):
     """A readable reason an uploaded file was not accepted."""
 
 

@@ -12,6 +12,7 @@ from consult.auth.models import User
 from consult.communities import service as communities
 from consult.communities.models import CommunityOrganisation, Municipality
 from consult.core.enums import Gender, MembershipRole, UserRole
+from consult.core.forms import show_refusal
 from consult.core.permissions import require
 from consult.core.templating import ActionForm
 from consult.extensions import db, limiter, login_manager
@@ -39,7 +40,7 @@ def login():
         try:
             user = service.authenticate(form.login.data, form.password.data)
         except service.AccountError as error:
-            form.password.errors.append(str(error))
+            show_refusal(form, error, "password")
         else:
             login_user(user, remember=form.remember.data)
             db.session.commit()
@@ -112,7 +113,7 @@ def invite():
                 token = service.invite(user, current_user, current_app.config["INVITATION_DAYS"])
             except service.AccountError as error:
                 db.session.rollback()
-                form.phone.errors.append(str(error))
+                show_refusal(form, error, "phone")
             else:
                 db.session.commit()
                 link = url_for("auth.accept_invitation", token=token, _external=True)

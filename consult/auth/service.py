@@ -13,10 +13,11 @@ from consult.audit.service import record
 from consult.auth.models import Invitation, User
 from consult.core.db import utcnow
 from consult.core.enums import Gender, UserRole
+from consult.core.refusal import Refusal
 from consult.extensions import db
 
 
-class AccountError(ValueError):
+class AccountError(Refusal):
     """A readable reason an account action was refused."""
 
 

@@ -9,16 +9,10 @@ from consult.admin import service as admin
 from consult.communities import bp, service
 from consult.communities.forms import AddMemberForm, OrganisationForm, SettlementForm
 from consult.communities.models import CommunityOrganisation, Membership, Municipality, Settlement
-from consult.core.forms import show_refusal
+from consult.core.forms import load, refusals_on
 from consult.core.permissions import can, require
 from consult.core.templating import ActionForm
 from consult.extensions import db
-
-
-def _show_refusal(form, error: service.RegistryError) -> None:
-    """Roll back and put the service's reason next to its field; what was typed stays."""
-    db.session.rollback()
-    show_refusal(form, error)
 
 
 @bp.route("/places/municipalities/<int:municipality_id>/settlements/new", methods=["GET", "POST"])
@@ -29,11 +23,9 @@ def new_settlement(municipality_id: int):
     require(current_user, "view", m)
     form = SettlementForm()
     if form.validate_on_submit():
-        try:
+        with refusals_on(form) as attempt:
             s = service.register_settlement(m, by=current_user, **form.values())
-        except service.RegistryError as error:
-            _show_refusal(form, error)
-        else:
+        if attempt.ok:
             db.session.commit()
             flash(_("%(name)s is registered.", name=s.name), "success")
             return redirect(url_for("communities.municipality", municipality_id=m.id))
@@ -45,15 +37,12 @@ def new_settlement(municipality_id: int):
 @bp.route("/places/settlements/<int:settlement_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_settlement(settlement_id: int):
-    s = db.get_or_404(Settlement, settlement_id)
-    require(current_user, "edit", s)
+    s = load(Settlement, settlement_id, "edit")
     form = SettlementForm(obj=s)
     if form.validate_on_submit():
-        try:
+        with refusals_on(form) as attempt:
             changes = service.update_settlement(s, by=current_user, **form.values())
-        except service.RegistryError as error:
-            _show_refusal(form, error)
-        else:
+        if attempt.ok:
             db.session.commit()
             if changes:
                 flash(_("%(name)s is saved.", name=s.name), "success")
@@ -68,15 +57,12 @@ def edit_settlement(settlement_id: int):
 @bp.route("/places/settlements/<int:settlement_id>/cos/new", methods=["GET", "POST"])
 @login_required
 def new_co(settlement_id: int):
-    s = db.get_or_404(Settlement, settlement_id)
-    require(current_user, "register_co", s)
+    s = load(Settlement, settlement_id, "register_co")
     form = OrganisationForm()
     if form.validate_on_submit():
-        try:
+        with refusals_on(form) as attempt:
             co = service.register_co(s, by=current_user, **form.values())
-        except service.RegistryError as error:
-            _show_refusal(form, error)
-        else:
+        if attempt.ok:
             db.session.commit()
             flash(_("%(name)s is registered. Next, invite its leader.", name=co.name), "success")
             return redirect(url_for("communities.edit_co", co_id=co.id))
@@ -88,15 +74,12 @@ def new_co(settlement_id: int):
 def edit_co(co_id: int):
     """The CO's registration: name, date formed, status, description; and, while it has no
     leader, the next step of inviting one."""
-    co = db.get_or_404(CommunityOrganisation, co_id)
-    require(current_user, "edit_registration", co)
+    co = load(CommunityOrganisation, co_id, "edit_registration")
     form = OrganisationForm(obj=co)
     if form.validate_on_submit():
-        try:
+        with refusals_on(form) as attempt:
             changes = service.update_co(co, by=current_user, **form.values())
-        except service.RegistryError as error:
-            _show_refusal(form, error)
-        else:
+        if attempt.ok:
             db.session.commit()
             if changes:
                 flash(_("%(name)s is saved.", name=co.name), "success")

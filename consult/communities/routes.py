@@ -6,10 +6,15 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from consult.auth import service as accounts
-from consult.communities import bp, service
+from consult.communities import (
+    bp,
+    registry,  # noqa: F401  (its views attach to the same blueprint)
+    service,
+)
 from consult.communities.forms import AddMemberForm, VotingRulesForm
 from consult.communities.models import CommunityOrganisation, Membership, Municipality, Settlement
 from consult.core.enums import Gender, MembershipRole, ProblemStatus, ProposalState
+from consult.core.forms import load, show_refusal
 from consult.core.permissions import can, require
 from consult.core.templating import ActionForm
 from consult.extensions import db
@@ -42,8 +47,7 @@ def directory():
 @bp.route("/places/municipalities/<int:municipality_id>")
 @login_required
 def municipality(municipality_id: int):
-    m = db.get_or_404(Municipality, municipality_id)
-    require(current_user, "view", m)
+    m = load(Municipality, municipality_id, "view")
     settlements = db.session.scalars(
         select(Settlement).where(Settlement.municipality_id == m.id).order_by(Settlement.name)
     ).all()
@@ -54,8 +58,7 @@ def municipality(municipality_id: int):
 @login_required
 def home(co_id: int):
     """The CO's home: open problems, proposals by state, meetings, unread municipal messages."""
-    co = db.get_or_404(CommunityOrganisation, co_id)
-    require(current_user, "view", co)
+    co = load(CommunityOrganisation, co_id, "view")
     internal = can(current_user, "view_internal", co)
     problems = db.session.scalars(
         select(Problem)
@@ -105,8 +108,7 @@ def home(co_id: int):
 @bp.route("/co/<int:co_id>/members", methods=["GET", "POST"])
 @login_required
 def members(co_id: int):
-    co = db.get_or_404(CommunityOrganisation, co_id)
-    require(current_user, "view_members", co)
+    co = load(CommunityOrganisation, co_id, "view_members")
     form = AddMemberForm() if can(current_user, "manage_members", co) else None
     link = None
     if form is not None and form.validate_on_submit():
@@ -122,7 +124,7 @@ def members(co_id: int):
             token = accounts.invite(user, current_user, current_app.config["INVITATION_DAYS"])
         except (accounts.AccountError, service.MembershipError) as error:
             db.session.rollback()
-            form.phone.errors.append(str(error))
+            show_refusal(form, error, "phone")
         else:
             db.session.commit()
             link = url_for("auth.accept_invitation", token=token, _external=True)
@@ -147,8 +149,7 @@ def members(co_id: int):
 @bp.route("/co/<int:co_id>/members/<int:membership_id>/leave", methods=["POST"])
 @login_required
 def end_membership(co_id: int, membership_id: int):
-    co = db.get_or_404(CommunityOrganisation, co_id)
-    require(current_user, "manage_members", co)
+    co = load(CommunityOrganisation, co_id, "manage_members")
     m = db.get_or_404(Membership, membership_id)
     if m.co_id != co.id:
         return redirect(url_for("communities.members", co_id=co.id))
@@ -167,8 +168,7 @@ def end_membership(co_id: int, membership_id: int):
 @bp.route("/co/<int:co_id>/rules", methods=["GET", "POST"])
 @login_required
 def rules(co_id: int):
-    co = db.get_or_404(CommunityOrganisation, co_id)
-    require(current_user, "edit_rules", co)
+    co = load(CommunityOrganisation, co_id, "edit_rules")
     form = VotingRulesForm(obj=co)
     if form.validate_on_submit():
         service.update_voting_rules(
@@ -182,6 +182,3 @@ def rules(co_id: int):
         flash(_("The voting rules are saved. They apply to votes opened from now on."), "success")
         return redirect(url_for("communities.home", co_id=co.id))
     return render_template("communities/rules.html", co=co, form=form)
-
-
-from consult.communities import registry  # noqa: E402, F401  (staff registration routes)

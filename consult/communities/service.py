@@ -4,16 +4,18 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from consult.audit.service import record
 from consult.auth.models import User
-from consult.communities.models import CommunityOrganisation, Membership
+from consult.communities.models import CommunityOrganisation, Membership, Municipality, Settlement
 from consult.core import localtime
-from consult.core.enums import MembershipRole
+from consult.core.enums import COStatus, MembershipRole, Tenure
+from consult.core.refusal import Refusal
 from consult.extensions import db
 
 
-class MembershipError(ValueError):
+class MembershipError(Refusal):
     """A readable reason a membership change was refused."""
 
 
@@ -105,19 +107,9 @@ def update_voting_rules(
 # --- staff registration of settlements and COs --------------------------------------------
 
 
-from sqlalchemy.exc import IntegrityError  # noqa: E402
-
-from consult.communities.models import Municipality, Settlement  # noqa: E402
-from consult.core.enums import COStatus, Tenure  # noqa: E402
-
-
-class RegistryError(ValueError):
+class RegistryError(Refusal):
     """A readable reason a registration was refused; ``field`` names the form field it is
     about (None: the whole form)."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 SETTLEMENT_FIELDS = (

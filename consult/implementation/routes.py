@@ -4,8 +4,8 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from consult.core.forms import show_refusal
-from consult.core.permissions import can, require
+from consult.core.forms import load, show_refusal
+from consult.core.permissions import can
 from consult.extensions import db
 from consult.implementation import bp, service
 from consult.implementation.forms import CommentForm, CompleteForm, StartForm, UpdateForm
@@ -16,8 +16,7 @@ from consult.proposals.workflow import TransitionRefused
 @bp.route("/proposals/<int:proposal_id>/implementation")
 @login_required
 def show(proposal_id: int):
-    p = db.get_or_404(Proposal, proposal_id)
-    require(current_user, "view_implementation", p)
+    p = load(Proposal, proposal_id, "view_implementation")
     return _show(p)
 
 
@@ -44,8 +43,7 @@ def _show(p: Proposal, update_form: UpdateForm | None = None, comment_form=None)
 @bp.route("/proposals/<int:proposal_id>/implementation/updates", methods=["POST"])
 @login_required
 def post_update(proposal_id: int):
-    p = db.get_or_404(Proposal, proposal_id)
-    require(current_user, "record_progress", p)
+    p = load(Proposal, proposal_id, "record_progress")
     form = UpdateForm(prefix="update")
     if form.validate_on_submit():
         try:
@@ -70,8 +68,7 @@ def post_update(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>/implementation/comments", methods=["POST"])
 @login_required
 def comment(proposal_id: int):
-    p = db.get_or_404(Proposal, proposal_id)
-    require(current_user, "comment_progress", p)
+    p = load(Proposal, proposal_id, "comment_progress")
     form = CommentForm(prefix="comment")
     if form.validate_on_submit():
         try:
@@ -89,8 +86,7 @@ def comment(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>/implementation/start", methods=["GET", "POST"])
 @login_required
 def start(proposal_id: int):
-    p = db.get_or_404(Proposal, proposal_id)
-    require(current_user, "start", p)
+    p = load(Proposal, proposal_id, "start")
     form = StartForm()
     if not form.is_submitted():
         form.started_on.data = service.local_today(p)
@@ -110,8 +106,7 @@ def start(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>/implementation/complete", methods=["GET", "POST"])
 @login_required
 def complete(proposal_id: int):
-    p = db.get_or_404(Proposal, proposal_id)
-    require(current_user, "complete", p)
+    p = load(Proposal, proposal_id, "complete")
     form = CompleteForm()
     if not form.is_submitted():
         form.completed_on.data = service.local_today(p)

@@ -24,6 +24,7 @@ from consult.core import localtime
 from consult.core.db import CENT, utcnow
 from consult.core.enums import ProblemStatus, ProposalState
 from consult.core.formatting import local_date
+from consult.core.refusal import Refusal
 from consult.extensions import db
 from consult.implementation.models import ImplementationUpdate
 from consult.notifications.service import link_to, notify
@@ -40,12 +41,8 @@ from consult.proposals.service import (
 MAX_NOTE = 5000
 
 
-class ImplementationError(ValueError):
+class ImplementationError(Refusal):
     """A readable reason a works record was refused; ``field`` names the form field."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def local_today(proposal: Proposal, now: datetime | None = None) -> date:

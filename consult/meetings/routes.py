@@ -8,7 +8,7 @@ from sqlalchemy import select
 from consult.attachments import service as attachments
 from consult.communities.models import CommunityOrganisation
 from consult.core import localtime
-from consult.core.permissions import require
+from consult.core.forms import load, show_refusal
 from consult.extensions import db
 from consult.meetings import bp, service
 from consult.meetings.forms import MeetingForm
@@ -20,8 +20,7 @@ PER_PAGE = 20
 @bp.route("/co/<int:co_id>/meetings")
 @login_required
 def index(co_id: int):
-    co = db.get_or_404(CommunityOrganisation, co_id)
-    require(current_user, "view_meetings", co)
+    co = load(CommunityOrganisation, co_id, "view_meetings")
     page = db.paginate(
         select(Meeting)
         .where(Meeting.co_id == co.id)
@@ -35,8 +34,7 @@ def index(co_id: int):
 @bp.route("/co/<int:co_id>/meetings/new", methods=["GET", "POST"])
 @login_required
 def new(co_id: int):
-    co = db.get_or_404(CommunityOrganisation, co_id)
-    require(current_user, "log_meeting", co)
+    co = load(CommunityOrganisation, co_id, "log_meeting")
     form = MeetingForm(service.tickable_members(co))
     if form.validate_on_submit():
         try:
@@ -45,7 +43,7 @@ def new(co_id: int):
             )
         except service.MeetingError as error:
             db.session.rollback()
-            form.form_errors.append(str(error))
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The meeting is recorded."), "success")
@@ -56,8 +54,7 @@ def new(co_id: int):
 @bp.route("/meetings/<int:meeting_id>")
 @login_required
 def show(meeting_id: int):
-    meeting = db.get_or_404(Meeting, meeting_id)
-    require(current_user, "view", meeting)
+    meeting = load(Meeting, meeting_id, "view")
     present = sorted(meeting.attendance, key=lambda a: a.membership.user.name)
     return render_template(
         "meetings/show.html",
@@ -72,8 +69,7 @@ def show(meeting_id: int):
 @bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(meeting_id: int):
-    meeting = db.get_or_404(Meeting, meeting_id)
-    require(current_user, "edit", meeting)
+    meeting = load(Meeting, meeting_id, "edit")
     co = meeting.organisation
     form = MeetingForm(service.tickable_members(co, meeting), obj=meeting)
     if not form.is_submitted():
@@ -88,7 +84,7 @@ def edit(meeting_id: int):
             )
         except service.MeetingError as error:
             db.session.rollback()
-            form.form_errors.append(str(error))
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The meeting record is saved."), "success")

@@ -14,6 +14,7 @@ from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation, Membership
 from consult.core import localtime
 from consult.core.enums import MeetingKind
+from consult.core.refusal import Refusal
 from consult.extensions import db
 from consult.meetings.models import Attendance, Meeting
 from consult.problems.models import Problem
@@ -32,7 +33,7 @@ FIELDS = (
 )
 
 
-class MeetingError(ValueError):
+class MeetingError(Refusal):
     """A readable reason a meeting record was refused."""
 
 

@@ -15,8 +15,8 @@ from flask_login import current_user, login_required
 from consult.communities.models import CommunityOrganisation, Municipality
 from consult.core.db import utcnow
 from consult.core.enums import ProblemStatus, ProposalState
+from consult.core.forms import load
 from consult.core.permissions import require
-from consult.extensions import db
 from consult.monitoring import bp, charts, exports, service
 from consult.monitoring.forms import DashboardForm, PeriodForm
 from consult.monitoring.service import Scope
@@ -167,8 +167,7 @@ def _summary(template: str, scope_kw: dict, **context):
 @login_required
 def co_summary(co_id: int):
     """A CO's own results: its members and staff."""
-    co = db.get_or_404(CommunityOrganisation, co_id)
-    require(current_user, "view_summary", co)
+    co = load(CommunityOrganisation, co_id, "view_summary")
     return _summary("monitoring/co_summary.html", {"co_id": co.id}, co=co)
 
 
@@ -176,8 +175,7 @@ def co_summary(co_id: int):
 @login_required
 def municipality_summary(municipality_id: int):
     """A municipality's results: its officers and staff."""
-    m = db.get_or_404(Municipality, municipality_id)
-    require(current_user, "view_summary", m)
+    m = load(Municipality, municipality_id, "view_summary")
     return _summary(
         "monitoring/municipality_summary.html", {"municipality_id": m.id}, municipality=m
     )

@@ -12,7 +12,7 @@ from consult.core import localtime
 from consult.core.db import utcnow
 from consult.core.enums import CounterOfferStatus, MessageKind, ProposalState, VoteChoice
 from consult.core.formatting import local_datetime
-from consult.core.forms import show_refusal
+from consult.core.forms import load, show_refusal
 from consult.core.permissions import can, require
 from consult.core.templating import ActionForm
 from consult.extensions import db
@@ -42,8 +42,7 @@ PER_PAGE = 20
 @login_required
 def inbox(municipality_id: int):
     """Every proposal submitted to the municipality, with how long each waits for an answer."""
-    m = db.get_or_404(Municipality, municipality_id)
-    require(current_user, "view_inbox", m)
+    m = load(Municipality, municipality_id, "view_inbox")
     settlements = db.session.scalars(
         select(Settlement).where(Settlement.municipality_id == m.id).order_by(Settlement.name)
     ).all()
@@ -88,8 +87,7 @@ def inbox(municipality_id: int):
 @bp.route("/proposals/<int:proposal_id>/thread")
 @login_required
 def thread(proposal_id: int):
-    proposal = db.get_or_404(Proposal, proposal_id)
-    require(current_user, "view_thread", proposal)
+    proposal = load(Proposal, proposal_id, "view_thread")
     # A write on GET, allowed only because it is this reader's own read receipt: it changes
     # nothing anyone else sees, and reloading the page does it again harmlessly.
     service.mark_read(current_user, proposal.id)
@@ -103,8 +101,7 @@ def thread(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>/thread/messages", methods=["POST"])
 @login_required
 def post_message(proposal_id: int):
-    proposal = db.get_or_404(Proposal, proposal_id)
-    require(current_user, "write", proposal)
+    proposal = load(Proposal, proposal_id, "write")
     form = _message_form(proposal)
     if form.validate_on_submit():
         try:
@@ -117,7 +114,7 @@ def post_message(proposal_id: int):
             )
         except (service.NegotiationError, TransitionRefused) as error:
             db.session.rollback()
-            form.body.errors.append(str(error))
+            show_refusal(form, error, "body")
         else:
             db.session.commit()
             flash(_("Your message is posted."), "success")
@@ -128,15 +125,14 @@ def post_message(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>/thread/acknowledge", methods=["POST"])
 @login_required
 def acknowledge(proposal_id: int):
-    proposal = db.get_or_404(Proposal, proposal_id)
-    require(current_user, "acknowledge", proposal)
+    proposal = load(Proposal, proposal_id, "acknowledge")
     form = AcknowledgeForm()
     if form.validate_on_submit():
         try:
             service.acknowledge(proposal, current_user, form.note.data)
         except (service.NegotiationError, TransitionRefused) as error:
             db.session.rollback()
-            form.note.errors.append(str(error))
+            show_refusal(form, error, "note")
         else:
             db.session.commit()
             flash(_("The community is told that the proposal is under review."), "success")
@@ -147,8 +143,7 @@ def acknowledge(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>/thread/accept", methods=["POST"])
 @login_required
 def accept(proposal_id: int):
-    proposal = db.get_or_404(Proposal, proposal_id)
-    require(current_user, "accept", proposal)
+    proposal = load(Proposal, proposal_id, "accept")
     form = AcceptForm()
     if form.validate_on_submit():
         version_id = form.version_id.data
@@ -161,7 +156,7 @@ def accept(proposal_id: int):
             )
         except (service.NegotiationError, TransitionRefused) as error:
             db.session.rollback()
-            form.note.errors.append(str(error))
+            show_refusal(form, error, "note")
         else:
             db.session.commit()
             flash(_("The proposal is agreed."), "success")
@@ -174,15 +169,14 @@ def accept(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>/thread/decline", methods=["POST"])
 @login_required
 def decline(proposal_id: int):
-    proposal = db.get_or_404(Proposal, proposal_id)
-    require(current_user, "decline", proposal)
+    proposal = load(Proposal, proposal_id, "decline")
     form = DeclineForm()
     if form.validate_on_submit():
         try:
             service.decline(proposal, current_user, form.reason.data)
         except (service.NegotiationError, TransitionRefused) as error:
             db.session.rollback()
-            form.reason.errors.append(str(error))
+            show_refusal(form, error, "reason")
         else:
             db.session.commit()
             flash(_("The proposal is declined; the community can read your reason."), "success")
@@ -307,8 +301,7 @@ def _back(proposal: Proposal, anchor: str = "end"):
 @bp.route("/proposals/<int:proposal_id>/thread/counter-offer", methods=["POST"])
 @login_required
 def counter_offer(proposal_id: int):
-    proposal = db.get_or_404(Proposal, proposal_id)
-    require(current_user, "counter_offer", proposal)
+    proposal = load(Proposal, proposal_id, "counter_offer")
     form = CounterOfferForm()
     if form.validate_on_submit():
         try:
@@ -403,8 +396,7 @@ def open_offer_vote(proposal_id: int, message_id: int):
 @bp.route("/proposals/<int:proposal_id>/thread/offers/<int:message_id>/vote", methods=["POST"])
 @login_required
 def offer_ballot(proposal_id: int, message_id: int):
-    proposal = db.get_or_404(Proposal, proposal_id)
-    require(current_user, "ballot", proposal)
+    proposal = load(Proposal, proposal_id, "ballot")
     offer = db.get_or_404(Message, message_id)
     if offer.proposal_id != proposal.id:
         abort(404)

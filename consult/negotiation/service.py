@@ -32,6 +32,7 @@ from consult.core.enums import (
     VoteSubject,
 )
 from consult.core.permissions import can, is_member, is_officer_of
+from consult.core.refusal import Refusal
 from consult.extensions import db
 from consult.negotiation.models import Message, ThreadRead
 from consult.notifications.service import link_to, notify
@@ -44,7 +45,7 @@ from consult.proposals.workflow import WITH_MUNICIPALITY
 MAX_BODY = 5000
 
 
-class NegotiationError(ValueError):
+class NegotiationError(Refusal):
     """A readable reason a message or a decision was refused, for the page."""
 
 
@@ -411,10 +412,6 @@ def compare_terms(before: dict, after: dict, names: Iterable[str] | None = None)
 
 class CounterOfferError(NegotiationError):
     """A counter-offer (or an answer to one) refused; ``field`` names the form field."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 #: the statuses in which a counter-offer still waits for the community's answer

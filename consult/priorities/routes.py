@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from consult.communities.models import CommunityOrganisation
 from consult.core.formatting import local_datetime
+from consult.core.forms import load, show_refusal
 from consult.core.permissions import can, require
 from consult.core.templating import ActionForm
 from consult.extensions import db
@@ -36,16 +37,14 @@ def _current_priorities(co: CommunityOrganisation) -> dict:
 @bp.route("/co/<int:co_id>/priorities")
 @login_required
 def index(co_id: int):
-    co = db.get_or_404(CommunityOrganisation, co_id)
-    require(current_user, "view_internal", co)
+    co = load(CommunityOrganisation, co_id, "view_internal")
     return render_template("priorities/index.html", co=co, rounds=service.rounds_of(co.id))
 
 
 @bp.route("/co/<int:co_id>/priorities/new", methods=["GET", "POST"])
 @login_required
 def new(co_id: int):
-    co = db.get_or_404(CommunityOrganisation, co_id)
-    require(current_user, "open_priority_round", co)
+    co = load(CommunityOrganisation, co_id, "open_priority_round")
     form = OpenRoundForm(points_per_member=co.priority_points, max_per_problem=co.priority_points)
     problems = service.open_problems(co)
     if form.validate_on_submit():
@@ -60,7 +59,7 @@ def new(co_id: int):
             )
         except service.PriorityError as error:
             db.session.rollback()
-            form.form_errors.append(str(error))
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The priority round is open. Members can now give their points."), "success")
@@ -97,16 +96,14 @@ def _show(rnd: PriorityRound, form=None, status: int = 200):
 @bp.route("/priorities/<int:round_id>")
 @login_required
 def show(round_id: int):
-    rnd = db.get_or_404(PriorityRound, round_id)
-    require(current_user, "view", rnd)
+    rnd = load(PriorityRound, round_id, "view")
     return _show(rnd)
 
 
 @bp.route("/priorities/<int:round_id>/ballot", methods=["POST"])
 @login_required
 def ballot(round_id: int):
-    rnd = db.get_or_404(PriorityRound, round_id)
-    require(current_user, "view", rnd)
+    rnd = load(PriorityRound, round_id, "view")
     if current_user.membership_in(rnd.co_id) is not None and not service.is_accepting(rnd):
         # say why rather than 403: the member may simply have kept the page open too long
         if rnd.closed_at is not None:
@@ -124,7 +121,7 @@ def ballot(round_id: int):
         given = service.give_points(rnd, membership, form.points())
     except service.PriorityError as error:
         db.session.rollback()
-        form.form_errors.append(str(error))
+        show_refusal(form, error)
         return _show(rnd, form)
     db.session.commit()
     if given:
@@ -154,8 +151,7 @@ def _meeting_choices(co: CommunityOrganisation):
 @bp.route("/priorities/<int:round_id>/tally", methods=["GET", "POST"])
 @login_required
 def tally(round_id: int):
-    rnd = db.get_or_404(PriorityRound, round_id)
-    require(current_user, "record_tally", rnd)
+    rnd = load(PriorityRound, round_id, "record_tally")
     co = rnd.organisation
     problems = service.round_problems(rnd)
     meetings = _meeting_choices(co)
@@ -170,7 +166,7 @@ def tally(round_id: int):
             service.record_tally(rnd, meeting, form.counts(), current_user)
         except service.PriorityError as error:
             db.session.rollback()
-            form.form_errors.append(str(error))
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The show of hands is recorded."), "success")
@@ -188,8 +184,7 @@ def tally(round_id: int):
 @bp.route("/priorities/<int:round_id>/close", methods=["POST"])
 @login_required
 def close(round_id: int):
-    rnd = db.get_or_404(PriorityRound, round_id)
-    require(current_user, "view", rnd)
+    rnd = load(PriorityRound, round_id, "view")
     if rnd.closed_at is not None:
         flash(_("This round is already closed."), "info")
         return redirect(url_for("priorities.show", round_id=rnd.id))

@@ -31,6 +31,7 @@ from consult.communities.service import current_members, member_count
 from consult.core.db import utcnow
 from consult.core.enums import Gender, ProblemStatus
 from consult.core.locking import lock_row
+from consult.core.refusal import Refusal
 from consult.extensions import db
 from consult.meetings.models import Meeting
 from consult.notifications.service import link_to, notify
@@ -45,7 +46,7 @@ from consult.problems.models import (
 GENDERS = (Gender.WOMAN, Gender.MAN, Gender.OTHER)
 
 
-class PriorityError(ValueError):
+class PriorityError(Refusal):
     """A readable reason a priority round action was refused."""
 
 

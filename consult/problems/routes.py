@@ -8,6 +8,7 @@ from sqlalchemy import select
 from consult.attachments import service as attachments
 from consult.communities.models import CommunityOrganisation
 from consult.core.enums import ProblemCategory, ProblemStatus
+from consult.core.forms import load, show_refusal
 from consult.core.permissions import can, require
 from consult.core.templating import ActionForm
 from consult.extensions import db
@@ -21,8 +22,7 @@ PER_PAGE = 20
 @bp.route("/co/<int:co_id>/problems")
 @login_required
 def index(co_id: int):
-    co = db.get_or_404(CommunityOrganisation, co_id)
-    require(current_user, "view", co)
+    co = load(CommunityOrganisation, co_id, "view")
     filters = ProblemFilterForm(request.args)
     # An unknown value in the query string just means "no filter", never an error.
     chosen = {}
@@ -44,8 +44,7 @@ def index(co_id: int):
 @bp.route("/co/<int:co_id>/problems/new", methods=["GET", "POST"])
 @login_required
 def new(co_id: int):
-    co = db.get_or_404(CommunityOrganisation, co_id)
-    require(current_user, "report_problem", co)
+    co = load(CommunityOrganisation, co_id, "report_problem")
     form = ProblemForm(co)
     if not form.is_submitted():
         # "Record a problem raised here" from a meeting page; only this CO's meetings count.
@@ -63,7 +62,7 @@ def new(co_id: int):
             )
         except service.ProblemError as error:
             db.session.rollback()
-            form.form_errors.append(str(error))
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The problem is recorded."), "success")
@@ -74,8 +73,7 @@ def new(co_id: int):
 @bp.route("/problems/<int:problem_id>")
 @login_required
 def show(problem_id: int):
-    problem = db.get_or_404(Problem, problem_id)
-    require(current_user, "view", problem)
+    problem = load(Problem, problem_id, "view")
     proposals = [
         p
         for p in service.proposals_answering(problem)
@@ -93,8 +91,7 @@ def show(problem_id: int):
 @bp.route("/problems/<int:problem_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(problem_id: int):
-    problem = db.get_or_404(Problem, problem_id)
-    require(current_user, "edit", problem)
+    problem = load(Problem, problem_id, "edit")
     co = problem.organisation
     form = ProblemForm(co, obj=problem)
     if not form.is_submitted():
@@ -111,7 +108,7 @@ def edit(problem_id: int):
             )
         except service.ProblemError as error:
             db.session.rollback()
-            form.form_errors.append(str(error))
+            show_refusal(form, error)
         else:
             db.session.commit()
             flash(_("The problem is saved."), "success")

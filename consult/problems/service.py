@@ -12,6 +12,7 @@ from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation
 from consult.core.db import utcnow
 from consult.core.enums import ProblemCategory, ProblemStatus
+from consult.core.refusal import Refusal
 from consult.extensions import db
 from consult.meetings.models import Meeting
 from consult.problems.models import Problem
@@ -29,7 +30,7 @@ FIELDS = (
 )
 
 
-class ProblemError(ValueError):
+class ProblemError(Refusal):
     """A readable reason a problem record or status change was refused."""
 
 

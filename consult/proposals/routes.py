@@ -13,13 +13,17 @@ from consult.core import localtime
 from consult.core.db import utcnow
 from consult.core.enums import ProposalState, VoteChoice, VoteResult
 from consult.core.formatting import local_datetime
-from consult.core.forms import show_refusal
+from consult.core.forms import load, show_refusal
 from consult.core.permissions import can, require
 from consult.core.templating import ActionForm
 from consult.extensions import db
 from consult.meetings.models import Meeting
 from consult.negotiation import service as negotiation
-from consult.proposals import bp, service
+from consult.proposals import (
+    bp,
+    service,
+    versions,  # noqa: F401  (its views attach to the same blueprint)
+)
 from consult.proposals.forms import OpenVoteForm, ProposalForm, TallyForm, VoteForm, WithdrawForm
 from consult.proposals.models import Proposal, ProposalVersion, Vote, VoteTally
 from consult.proposals.service import TransitionRefused
@@ -53,8 +57,7 @@ def _problem_choices(form: ProposalForm, problems) -> dict:
 @bp.route("/co/<int:co_id>/proposals/new", methods=["GET", "POST"])
 @login_required
 def new(co_id: int):
-    co = db.get_or_404(CommunityOrganisation, co_id)
-    require(current_user, "draft_proposal", co)
+    co = load(CommunityOrganisation, co_id, "draft_proposal")
     form = ProposalForm()
     problems = _problem_choices(form, service.answerable_problems(co.id))
     if form.validate_on_submit():
@@ -372,6 +375,3 @@ def withdraw(proposal_id: int):
     return render_template(
         "proposals/withdraw.html", p=proposal, co=proposal.organisation, form=form
     )
-
-
-from consult.proposals import versions  # noqa: E402,F401  (compare and dossier pages)

@@ -30,13 +30,14 @@ from consult.core.enums import (
 )
 from consult.core.formatting import local_datetime
 from consult.core.locking import lock_row
-from consult.core.permissions import proposal_actor
+from consult.core.refusal import Refusal
 from consult.extensions import db
 from consult.meetings.models import Meeting
 from consult.notifications.service import link_to, notify
 from consult.problems.models import Problem
 from consult.proposals import workflow
 from consult.proposals.models import Proposal, ProposalVersion, Vote, VoteRound, VoteTally
+from consult.proposals.policy import proposal_actor
 from consult.proposals.workflow import TransitionRefused  # noqa: F401  (re-exported for views)
 
 
@@ -105,13 +106,9 @@ def people_to_tell(proposal: Proposal, by: User) -> list[User]:
 # --- errors ---------------------------------------------------------------------------------
 
 
-class ProposalError(ValueError):
+class ProposalError(Refusal):
     """A readable reason a proposal change was refused; ``field`` names the form field it
     belongs to, when there is one, so the view can show it there."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 class VoteError(ProposalError):

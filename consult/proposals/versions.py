@@ -1,11 +1,11 @@
 """Versions side by side, and the printable dossier of one version (for paper files)."""
 
 from flask import abort, render_template, request
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 
 from consult.core.enums import VoteChoice, VoteResult
-from consult.core.permissions import require
+from consult.core.forms import load
 from consult.extensions import db
 from consult.negotiation import service as negotiation
 from consult.proposals import bp
@@ -27,8 +27,7 @@ def _version(proposal: Proposal, number: int | None) -> ProposalVersion:
 @login_required
 def compare_versions(proposal_id: int):
     """Two versions' terms side by side (``?a=1&b=2``), changed rows marked."""
-    proposal = db.get_or_404(Proposal, proposal_id)
-    require(current_user, "view", proposal)
+    proposal = load(Proposal, proposal_id, "view")
     numbers = [v.number for v in proposal.versions]
     if not numbers:
         abort(404)
@@ -54,8 +53,7 @@ def compare_versions(proposal_id: int):
 def dossier(proposal_id: int, number: int):
     """One version on one printable page: who, where, the terms, the problems, the vote that
     approved it, the agreement and room for signatures."""
-    proposal = db.get_or_404(Proposal, proposal_id)
-    require(current_user, "view", proposal)
+    proposal = load(Proposal, proposal_id, "view")
     v = _version(proposal, number)
     rnd = negotiation.approving_round(v)
     return render_template(

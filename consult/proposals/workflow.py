@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 from consult.core.enums import ProposalState as S
+from consult.core.refusal import Refusal
 
 LEADER, OFFICER, STAFF = "leader", "officer", "staff"
 #: the platform itself, e.g. ``consult close-votes`` closing a vote whose time is up; no
@@ -70,7 +71,7 @@ TRANSITIONS: tuple[Transition, ...] = (
 BY_ACTION = {t.action: t for t in TRANSITIONS}
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(Refusal):
     """The workflow does not allow this action now; the message says why, for the page."""
 
 
