@@ -3,6 +3,7 @@
 Only ``DATABASE_URL`` and ``SECRET_KEY`` matter to try the app; everything else has a default.
 """
 
+import json
 import os
 from datetime import timedelta
 
@@ -54,36 +55,135 @@ class Defaults:
     DEMO_PASSWORD = "consult-demo"  # noqa: S105 - printed by seed-demo, demo data only
 
 
-def from_environment() -> dict:
-    """Read the documented environment variables; only those that are set."""
-    env = os.environ
+class ConfigError(RuntimeError):
+    """A setting from the environment that cannot be read; the app refuses to start."""
+
+
+#: the environments ``CONSULT_ENV`` may name
+ENVIRONMENTS = ("development", "demo", "testing", "production")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _boolean(value: str) -> bool:
+    word = value.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError("expected true or false (also 1/0, yes/no, on/off)")
+
+
+def _whole_number(value: str) -> int:
+    try:
+        number = int(value.strip().replace("_", ""))
+    except ValueError:
+        raise ValueError("expected a whole number, e.g. 5242880") from None
+    if number < 0:
+        raise ValueError("expected a whole number of at least 0")
+    return number
+
+
+def _seconds(value: str) -> timedelta:
+    return timedelta(seconds=_whole_number(value))
+
+
+def _environment(value: str) -> str:
+    if value not in ENVIRONMENTS:
+        raise ValueError("expected one of " + ", ".join(ENVIRONMENTS))
+    return value
+
+
+def _json(value: str):
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise ValueError('expected JSON, e.g. {"en": "English"}') from None
+
+
+def _text(value: str) -> str:
+    return value
+
+
+#: the documented variables without a ``CONSULT_`` prefix: variable -> (setting, how to read it)
+PLAIN_VARIABLES = {
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", lambda v: normalise_database_url(v)),
+    "SECRET_KEY": ("SECRET_KEY", _text),
+    "REDIS_URL": ("REDIS_URL", _text),
+    "MAP_TILES_URL": ("MAP_TILES_URL", _text),
+    "SMTP_HOST": ("SMTP_HOST", _text),
+    "SMTP_PORT": ("SMTP_PORT", _whole_number),
+    "SMTP_USER": ("SMTP_USER", _text),
+    "SMTP_PASSWORD": ("SMTP_PASSWORD", _text),
+    "SMTP_FROM": ("SMTP_FROM", _text),
+    "SMTP_STARTTLS": ("SMTP_STARTTLS", _boolean),
+    "SMTP_TIMEOUT": ("SMTP_TIMEOUT", _whole_number),
+    "BASE_URL": ("BASE_URL", _text),
+    "PROXY_COUNT": ("PROXY_COUNT", _whole_number),
+}
+
+#: settings whose default (None) does not tell their type
+_TYPES = {
+    "CONSULT_ENV": _environment,
+    "SESSION_COOKIE_SECURE": _boolean,
+    "REMEMBER_COOKIE_SECURE": _boolean,
+}
+
+
+def reader_for(setting: str):
+    """How a ``CONSULT_<SETTING>`` value is read: by the type of the setting's default (a
+    whole number, true/false, seconds for a duration, JSON for a mapping or list), as text
+    when the default is text or unset, and as JSON-or-text for settings Consult does not
+    define (Flask's and its extensions', as ``app.config.from_prefixed_env`` would)."""
+    if setting in _TYPES:
+        return _TYPES[setting]
+    if not hasattr(Defaults, setting):
+        return _json_or_text
+    default = getattr(Defaults, setting)
+    if isinstance(default, bool):
+        return _boolean
+    if isinstance(default, int):
+        return _whole_number
+    if isinstance(default, timedelta):
+        return _seconds
+    if isinstance(default, dict | list):
+        return _json
+    return _text
+
+
+def _json_or_text(value: str):
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _read(variable: str, value: str, how):
+    try:
+        return how(value)
+    except ValueError as error:
+        raise ConfigError(
+            f"The environment variable {variable}={value!r} cannot be used: {error}."
+        ) from None
+
+
+def from_environment(environ=None) -> dict:
+    """The documented environment variables that are set, each read into its type; a value
+    that cannot be read stops the start with :class:`ConfigError` naming the variable."""
+    env = os.environ if environ is None else environ
     found: dict = {}
-    if env.get("DATABASE_URL"):
-        found["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(env["DATABASE_URL"])
-    if env.get("SECRET_KEY"):
-        found["SECRET_KEY"] = env["SECRET_KEY"]
-    if env.get("REDIS_URL"):
-        found["RATELIMIT_STORAGE_URI"] = env["REDIS_URL"]
-        found["REDIS_URL"] = env["REDIS_URL"]
-    if env.get("MAP_TILES_URL"):
-        found["MAP_TILES_URL"] = env["MAP_TILES_URL"]
-    for key in ("SMTP_HOST", "SMTP_USER", "SMTP_PASSWORD", "SMTP_FROM"):
-        if env.get(key):
-            found[key] = env[key]
-    if env.get("BASE_URL"):
-        found["BASE_URL"] = env["BASE_URL"]
-    if env.get("PROXY_COUNT"):
-        found["PROXY_COUNT"] = int(env["PROXY_COUNT"])
-    if env.get("SMTP_PORT"):
-        found["SMTP_PORT"] = int(env["SMTP_PORT"])
-    if env.get("SMTP_STARTTLS"):
-        found["SMTP_STARTTLS"] = env["SMTP_STARTTLS"].lower() in {"1", "true", "yes"}
-    # Any other setting can be given as CONSULT_<NAME>, e.g. CONSULT_ENV=production.
-    for key, value in env.items():
-        if key.startswith("CONSULT_") and key != "CONSULT_ENV":
-            found[key.removeprefix("CONSULT_")] = value
+    for variable, (setting, how) in PLAIN_VARIABLES.items():
+        if env.get(variable):
+            found[setting] = _read(variable, env[variable], how)
+    if "REDIS_URL" in found:
+        found["RATELIMIT_STORAGE_URI"] = found["REDIS_URL"]
+    # Any other setting can be given as CONSULT_<NAME>, e.g. CONSULT_UPLOAD_MAX_BYTES=8000000.
+    for variable, value in env.items():
+        if variable.startswith("CONSULT_") and variable != "CONSULT_ENV" and value:
+            setting = variable.removeprefix("CONSULT_")
+            found[setting] = _read(variable, value, reader_for(setting))
     if env.get("CONSULT_ENV"):
-        found["CONSULT_ENV"] = env["CONSULT_ENV"]
+        found["CONSULT_ENV"] = _read("CONSULT_ENV", env["CONSULT_ENV"], _environment)
     return found
 
 
