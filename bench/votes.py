@@ -87,7 +87,7 @@ def main() -> int:
     from consult import create_app
     from consult.core.enums import VoteChoice
     from consult.extensions import db
-    from consult.proposals.models import Vote, VoteRound
+    from consult.votes.models import Vote, VoteRound
 
     secret = secrets.token_hex(16)
     harness.last_flash(secret, None)  # imports and serializer ready before the threads

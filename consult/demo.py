@@ -39,7 +39,8 @@ from consult.implementation.models import ImplementationUpdate
 from consult.meetings.models import Attendance, Meeting
 from consult.negotiation.models import Message
 from consult.problems.models import Problem
-from consult.proposals.models import Proposal, ProposalVersion, Vote, VoteRound
+from consult.proposals.models import Proposal, ProposalVersion
+from consult.votes.models import Vote, VoteRound
 
 #: (who, login) printed by ``consult seed-demo``; all share ``DEMO_PASSWORD``.
 LOGINS = [

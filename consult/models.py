@@ -9,14 +9,8 @@ from consult.meetings.models import Attendance, Meeting
 from consult.negotiation.models import Message, ThreadRead
 from consult.notifications.models import Notification, OutgoingMail
 from consult.problems.models import PriorityPoints, PriorityRound, PriorityTally, Problem
-from consult.proposals.models import (
-    Proposal,
-    ProposalVersion,
-    Vote,
-    VoteRound,
-    VoteTally,
-    proposal_problems,
-)
+from consult.proposals.models import Proposal, ProposalVersion, proposal_problems
+from consult.votes.models import Vote, VoteRound, VoteTally
 
 __all__ = [
     "Attachment",

@@ -22,8 +22,9 @@ from consult.core.enums import (
 from consult.extensions import db
 from consult.negotiation import service
 from consult.negotiation.models import Message
-from consult.proposals.models import ProposalVersion, VoteRound
+from consult.proposals.models import ProposalVersion
 from consult.proposals.workflow import TransitionRefused
+from consult.votes.models import VoteRound
 from tests.helpers import csrf_token
 
 # The factory's proposal: 34,000,000 requested, 2,000,000 cash, 4,000,000 labour.

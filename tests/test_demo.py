@@ -5,7 +5,8 @@ from sqlalchemy import func, select
 from consult import demo
 from consult.core.enums import ProposalState, VoteChoice
 from consult.extensions import db
-from consult.proposals.models import Proposal, Vote, VoteRound
+from consult.proposals.models import Proposal
+from consult.votes.models import Vote, VoteRound
 
 
 def test_seed_demo_covers_every_state_and_is_idempotent(runner):

@@ -24,7 +24,7 @@ from consult.extensions import db
 from consult.monitoring import service
 from consult.monitoring.exports import cell
 from consult.monitoring.service import Scope
-from consult.proposals.models import Vote, VoteRound, VoteTally
+from consult.votes.models import Vote, VoteRound, VoteTally
 from tests import factories as f
 from tests.helpers import csrf_token
 

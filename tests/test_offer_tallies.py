@@ -14,7 +14,8 @@ from consult.core.enums import CounterOfferStatus, ProposalState, VoteChoice, Vo
 from consult.extensions import db
 from consult.negotiation import service as negotiation
 from consult.proposals import service
-from consult.proposals.models import ProposalVersion, VoteTally
+from consult.proposals.models import ProposalVersion
+from consult.votes.models import VoteTally
 from tests.helpers import csrf_token
 
 ZEROS = {name: 0 for name in service.TALLY_FIELDS}

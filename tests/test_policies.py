@@ -7,7 +7,7 @@ from consult.core.db import utcnow
 from consult.core.enums import ProposalState, VoteChoice
 from consult.core.permissions import can
 from consult.extensions import db
-from consult.proposals.models import Vote, VoteRound
+from consult.votes.models import Vote, VoteRound
 
 ROLES = [
     "leader",

@@ -12,7 +12,8 @@ from consult.core.enums import ProblemStatus, ProposalState, VoteChoice
 from consult.extensions import db
 from consult.notifications.models import Notification
 from consult.proposals import service
-from consult.proposals.models import Proposal, ProposalVersion, VoteRound
+from consult.proposals.models import Proposal, ProposalVersion
+from consult.votes.models import VoteRound
 
 
 def _form(**overrides):

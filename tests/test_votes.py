@@ -14,7 +14,8 @@ from consult.core.enums import Gender, ProposalState, VoteChoice, VoteResult
 from consult.extensions import db
 from consult.notifications.models import Notification
 from consult.proposals import service
-from consult.proposals.models import Proposal, Vote, VoteRound, VoteTally
+from consult.proposals.models import Proposal
+from consult.votes.models import Vote, VoteRound, VoteTally
 from tests.helpers import csrf_token
 
 

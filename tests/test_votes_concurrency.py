@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from consult.audit.models import AuditEvent
 from consult.core.enums import VoteChoice
 from consult.extensions import db
-from consult.proposals.models import Vote, VoteRound
+from consult.votes.models import Vote, VoteRound
 from tests import wsgi_concurrency as load_test
 
 pytestmark = pytest.mark.slow

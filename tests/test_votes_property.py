@@ -20,7 +20,7 @@ from consult.core.db import utcnow
 from consult.core.enums import ProposalState, VoteChoice, VoteResult
 from consult.extensions import db
 from consult.proposals import service
-from consult.proposals.models import Vote, VoteRound, VoteTally
+from consult.votes.models import Vote, VoteRound, VoteTally
 from tests import factories
 
 YES, NO, ABSTAIN = VoteChoice.YES, VoteChoice.NO, VoteChoice.ABSTAIN

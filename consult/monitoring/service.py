@@ -50,7 +50,8 @@ from consult.core.enums import (
 from consult.extensions import db
 from consult.meetings.models import Meeting
 from consult.problems.models import Problem
-from consult.proposals.models import Proposal, Vote, VoteRound, VoteTally
+from consult.proposals.models import Proposal
+from consult.votes.models import Vote, VoteRound, VoteTally
 
 CO = CommunityOrganisation
 AGREED_STATES = (ProposalState.AGREED, ProposalState.IN_PROGRESS, ProposalState.COMPLETED)

@@ -32,8 +32,9 @@ from consult.negotiation.forms import (
 from consult.negotiation.models import Message
 from consult.proposals import service as votes
 from consult.proposals.forms import TallyForm, VoteForm
-from consult.proposals.models import Proposal, Vote
+from consult.proposals.models import Proposal
 from consult.proposals.service import TransitionRefused
+from consult.votes.models import Vote
 
 PER_PAGE = 20
 

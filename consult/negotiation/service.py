@@ -37,9 +37,10 @@ from consult.extensions import db
 from consult.negotiation.models import Message, ThreadRead
 from consult.notifications.service import link_to, notify
 from consult.proposals import service as proposals
-from consult.proposals.models import Proposal, ProposalVersion, VoteRound
+from consult.proposals.models import Proposal, ProposalVersion
 from consult.proposals.service import apply_transition, check_transition, people_to_tell
 from consult.proposals.workflow import WITH_MUNICIPALITY
+from consult.votes.models import VoteRound
 
 #: longest message body the service accepts (the form says the same)
 MAX_BODY = 5000

@@ -25,8 +25,9 @@ from consult.proposals import (
     versions,  # noqa: F401  (its views attach to the same blueprint)
 )
 from consult.proposals.forms import OpenVoteForm, ProposalForm, TallyForm, VoteForm, WithdrawForm
-from consult.proposals.models import Proposal, ProposalVersion, Vote, VoteTally
+from consult.proposals.models import Proposal, ProposalVersion
 from consult.proposals.service import TransitionRefused
+from consult.votes.models import Vote, VoteTally
 
 #: audit detail left off the page: how one member voted is not for the leader to see
 _SECRET_DETAIL = {"vote.cast": {"choice"}, "vote.changed": {"choice"}}

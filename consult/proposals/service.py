@@ -36,9 +36,10 @@ from consult.meetings.models import Meeting
 from consult.notifications.service import link_to, notify
 from consult.problems.models import Problem
 from consult.proposals import workflow
-from consult.proposals.models import Proposal, ProposalVersion, Vote, VoteRound, VoteTally
+from consult.proposals.models import Proposal, ProposalVersion
 from consult.proposals.policy import proposal_actor
 from consult.proposals.workflow import TransitionRefused  # noqa: F401  (re-exported for views)
+from consult.votes.models import Vote, VoteRound, VoteTally
 
 
 def apply_transition(
