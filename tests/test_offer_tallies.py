@@ -10,15 +10,24 @@ from sqlalchemy import func, select
 
 from consult.audit.models import AuditEvent
 from consult.core.db import utcnow
-from consult.core.enums import CounterOfferStatus, ProposalState, VoteChoice, VoteResult
+from consult.core.enums import (
+    CounterOfferStatus,
+    ProposalState,
+    VoteChoice,
+    VoteResult,
+    VoteSubject,
+)
 from consult.extensions import db
 from consult.negotiation import service as negotiation
 from consult.proposals import service
 from consult.proposals.models import ProposalVersion
+from consult.votes import service as votes
 from consult.votes.models import VoteTally
 from tests.helpers import csrf_token
 
-ZEROS = {name: 0 for name in service.TALLY_FIELDS}
+COUNTER_OFFER = VoteSubject.COUNTER_OFFER
+
+ZEROS = {name: 0 for name in votes.TALLY_FIELDS}
 
 
 def _in_vote(world, make):
@@ -80,12 +89,17 @@ def as_user(login, client):
 def test_counter_offer_tally_counts_in_its_round_only(world, make):
     p, offer, rnd = _in_vote(world, make)
     meeting = _meeting(make, world.co)
-    tally = service.record_counter_offer_tally(
-        p, offer.id, meeting, world.leader, {"yes_women": 3, "no_men": 1}
+    tally = votes.record_tally(
+        p,
+        meeting,
+        world.leader,
+        {"yes_women": 3, "no_men": 1},
+        subject=COUNTER_OFFER,
+        counter_offer_id=offer.id,
     )
     assert tally.round_id == rnd.id
     assert _cached(rnd) == (3, 1, 0)
-    b = service.breakdown(rnd)
+    b = votes.breakdown(rnd)
     assert (b.count(source="meetings"), b.meeting_count) == (4, 1)
     event = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "vote.tally_recorded")
@@ -103,7 +117,14 @@ def test_counter_offer_tally_refuses_another_cos_or_an_old_meeting(world, make):
     old = make.meeting(world.co, held_at=utcnow() - timedelta(days=30))
     for meeting in (theirs, old):
         with pytest.raises(service.VoteError) as refused:
-            service.record_counter_offer_tally(p, offer.id, meeting, world.leader, {"yes_men": 1})
+            votes.record_tally(
+                p,
+                meeting,
+                world.leader,
+                {"yes_men": 1},
+                subject=COUNTER_OFFER,
+                counter_offer_id=offer.id,
+            )
         assert refused.value.field == "meeting_id"
     assert _tallies(rnd) == []
 
@@ -112,7 +133,14 @@ def test_counter_offer_tally_refuses_negative_counts(world, make):
     p, offer, rnd = _in_vote(world, make)
     meeting = _meeting(make, world.co)
     with pytest.raises(service.VoteError) as refused:
-        service.record_counter_offer_tally(p, offer.id, meeting, world.leader, {"no_other": -1})
+        votes.record_tally(
+            p,
+            meeting,
+            world.leader,
+            {"no_other": -1},
+            subject=COUNTER_OFFER,
+            counter_offer_id=offer.id,
+        )
     assert refused.value.field == "no_other"
 
 
@@ -121,7 +149,14 @@ def test_counter_offer_tally_refused_once_the_vote_is_closed(world, make):
     meeting = _meeting(make, world.co)
     negotiation.close_offer_vote(p, world.leader, offer)
     with pytest.raises(service.VoteError):
-        service.record_counter_offer_tally(p, offer.id, meeting, world.leader, {"yes_men": 1})
+        votes.record_tally(
+            p,
+            meeting,
+            world.leader,
+            {"yes_men": 1},
+            subject=COUNTER_OFFER,
+            counter_offer_id=offer.id,
+        )
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -133,7 +168,7 @@ def test_leader_records_a_tally_and_the_close_counts_it(world, make, client, as_
     for voter in (world.leader, world.member):  # online alone: 0 yes, 2 no → rejected
         negotiation.cast_offer_vote(p, voter, offer, VoteChoice.NO)
     db.session.commit()
-    assert service.breakdown(rnd).result == VoteResult.REJECTED
+    assert votes.breakdown(rnd).result == VoteResult.REJECTED
 
     as_user(world.leader)
     thread = client.get(f"/proposals/{p.id}/thread").get_data(as_text=True)

@@ -15,6 +15,7 @@ from consult.extensions import db
 from consult.notifications.models import Notification
 from consult.proposals import service
 from consult.proposals.models import Proposal
+from consult.votes import service as votes
 from consult.votes.models import Vote, VoteRound, VoteTally
 from tests.helpers import csrf_token
 
@@ -67,7 +68,7 @@ def _cached(rnd):
     ],
 )
 def test_decide(yes, no, participants, members, expected):
-    assert service.decide(yes, no, participants, members, 50, 50) == expected
+    assert votes.decide(yes, no, participants, members, 50, 50) == expected
 
 
 # --- opening --------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ def test_leader_records_a_tally_by_gender(world, make, client, login):
     assert len(tallies) == 1
     assert (tallies[0].yes_women, tallies[0].abstain_women) == (4, 1)
     assert _cached(rnd) == (6, 1, 1) == _stored_counts(rnd)
-    b = service.breakdown(rnd)
+    b = votes.breakdown(rnd)
     assert b.count(VoteChoice.YES, Gender.WOMAN) == 4
     assert b.count(VoteChoice.YES, Gender.MAN) == 2
     assert b.count(source="meetings") == 8
@@ -259,7 +260,7 @@ def test_tally_from_another_co_or_an_old_meeting_is_refused(world, make):
     for meeting in (theirs, old):
         with pytest.raises(service.VoteError):
             service.record_tally(p, meeting, world.leader, {"yes_women": 1})
-    assert old not in service.tally_meetings(p, rnd)
+    assert old not in votes.tally_meetings(p, rnd)
 
 
 def test_member_cannot_record_a_tally_or_close(world, make, client, login):
@@ -437,7 +438,7 @@ def test_no_one_can_close_the_vote_while_a_ballot_is_being_counted(world, make, 
 
     p, rnd = _open(world, make)
     attempts = []
-    check = service._refuse_unless_open
+    check = votes.refuse_after_closing_time
 
     def close_from_elsewhere(proposal, locked_round, now):
         with db.engine.connect() as other:
@@ -458,7 +459,7 @@ def test_no_one_can_close_the_vote_while_a_ballot_is_being_counted(world, make, 
                 attempts.append("had to wait")
         return check(proposal, locked_round, now)
 
-    monkeypatch.setattr(service, "_refuse_unless_open", close_from_elsewhere)
+    monkeypatch.setattr(votes, "refuse_after_closing_time", close_from_elsewhere)
     assert service.cast_vote(p, _membership(world.member, world.co), VoteChoice.YES) == "cast"
     db.session.commit()
     assert attempts == ["had to wait"]

@@ -20,6 +20,7 @@ from consult.core.db import utcnow
 from consult.core.enums import ProposalState, VoteChoice, VoteResult
 from consult.extensions import db
 from consult.proposals import service
+from consult.votes import service as votes
 from consult.votes.models import Vote, VoteRound, VoteTally
 from tests import factories
 
@@ -185,7 +186,7 @@ def check(s: Scenario) -> None:
     assert rnd.closed_at is not None
     assert rnd.members_at_close == s.members
     assert rnd.result == result
-    assert service.breakdown(rnd).result == result
+    assert votes.breakdown(rnd).result == result
     approved = result == VoteResult.APPROVED
     assert proposal.state == (ProposalState.APPROVED if approved else ProposalState.DRAFT)
 

@@ -6,11 +6,11 @@ from flask_login import current_user, login_required
 
 from consult.core.forms import load, show_refusal
 from consult.core.permissions import can
+from consult.core.refusal import Refusal
 from consult.extensions import db
 from consult.implementation import bp, service
 from consult.implementation.forms import CommentForm, CompleteForm, StartForm, UpdateForm
 from consult.proposals.models import Proposal
-from consult.proposals.workflow import TransitionRefused
 
 
 @bp.route("/proposals/<int:proposal_id>/implementation")
@@ -55,7 +55,7 @@ def post_update(proposal_id: int):
                 spent=form.spent.data,
                 uploads=form.files.uploads,
             )
-        except service.ImplementationError as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error)
         else:
@@ -73,7 +73,7 @@ def comment(proposal_id: int):
     if form.validate_on_submit():
         try:
             service.comment(p, current_user, form.note.data, uploads=form.files.uploads)
-        except service.ImplementationError as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error)
         else:
@@ -93,7 +93,7 @@ def start(proposal_id: int):
     if form.validate_on_submit():
         try:
             service.start_works(p, current_user, form.started_on.data)
-        except (service.ImplementationError, TransitionRefused) as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error)
         else:
@@ -120,7 +120,7 @@ def complete(proposal_id: int):
                 actual_cost=form.actual_cost.data,
                 households_benefited=form.households_benefited.data,
             )
-        except (service.ImplementationError, TransitionRefused) as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error)
         else:

@@ -20,6 +20,7 @@ from consult.attachments import service as attachments
 from consult.attachments.models import Attachment
 from consult.audit.service import record
 from consult.auth.models import User
+from consult.communities.service import members_of
 from consult.core import localtime
 from consult.core.db import CENT, utcnow
 from consult.core.enums import ProblemStatus, ProposalState
@@ -32,7 +33,6 @@ from consult.proposals.models import Proposal
 from consult.proposals.service import (
     apply_transition,
     check_transition,
-    members_of,
     officers_of,
     people_to_tell,
 )

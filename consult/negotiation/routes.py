@@ -10,10 +10,17 @@ from wtforms.fields.choices import SelectChoice
 from consult.communities.models import Municipality, Settlement
 from consult.core import localtime
 from consult.core.db import utcnow
-from consult.core.enums import CounterOfferStatus, MessageKind, ProposalState, VoteChoice
+from consult.core.enums import (
+    CounterOfferStatus,
+    MessageKind,
+    ProposalState,
+    VoteChoice,
+    VoteSubject,
+)
 from consult.core.formatting import local_datetime
 from consult.core.forms import load, show_refusal
 from consult.core.permissions import can, require
+from consult.core.refusal import Refusal
 from consult.core.templating import ActionForm
 from consult.extensions import db
 from consult.meetings.models import Meeting
@@ -30,10 +37,9 @@ from consult.negotiation.forms import (
     OfferVoteForm,
 )
 from consult.negotiation.models import Message
-from consult.proposals import service as votes
-from consult.proposals.forms import TallyForm, VoteForm
 from consult.proposals.models import Proposal
-from consult.proposals.service import TransitionRefused
+from consult.votes import service as votes
+from consult.votes.forms import TallyForm, VoteForm
 from consult.votes.models import Vote
 
 PER_PAGE = 20
@@ -113,7 +119,7 @@ def post_message(proposal_id: int):
                 form.body.data,
                 uploads=form.files.uploads,
             )
-        except (service.NegotiationError, TransitionRefused) as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error, "body")
         else:
@@ -131,7 +137,7 @@ def acknowledge(proposal_id: int):
     if form.validate_on_submit():
         try:
             service.acknowledge(proposal, current_user, form.note.data)
-        except (service.NegotiationError, TransitionRefused) as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error, "note")
         else:
@@ -155,7 +161,7 @@ def accept(proposal_id: int):
                 int(version_id) if version_id.isdigit() else None,
                 form.note.data,
             )
-        except (service.NegotiationError, TransitionRefused) as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error, "note")
         else:
@@ -175,7 +181,7 @@ def decline(proposal_id: int):
     if form.validate_on_submit():
         try:
             service.decline(proposal, current_user, form.reason.data)
-        except (service.NegotiationError, TransitionRefused) as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error, "reason")
         else:
@@ -317,7 +323,7 @@ def counter_offer(proposal_id: int):
                 body=form.body.data,
                 uploads=form.files.uploads,
             )
-        except (service.NegotiationError, TransitionRefused) as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error, "municipal_share")
         else:
@@ -344,7 +350,7 @@ def accept_offer(proposal_id: int, message_id: int):
     if form.validate_on_submit():
         try:
             version = service.accept_counter_offer(proposal, current_user, offer, form.note.data)
-        except (service.NegotiationError, TransitionRefused) as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error, "note")
         else:
@@ -365,7 +371,7 @@ def reject_offer(proposal_id: int, message_id: int):
     if form.validate_on_submit():
         try:
             service.reject_counter_offer(proposal, current_user, offer, form.reason.data)
-        except (service.NegotiationError, TransitionRefused) as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error, "reason")
         else:
@@ -384,7 +390,7 @@ def open_offer_vote(proposal_id: int, message_id: int):
         closes_at = localtime.from_local(form.closes_at.data, proposal.municipality.timezone)
         try:
             service.put_counter_offer_to_vote(proposal, current_user, offer, closes_at)
-        except (service.NegotiationError, TransitionRefused) as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error, "closes_at")
         else:
@@ -408,7 +414,7 @@ def offer_ballot(proposal_id: int, message_id: int):
     choice = VoteChoice(form.choice.data)
     try:
         outcome = service.cast_offer_vote(proposal, current_user, offer, choice)
-    except service.NegotiationError as error:
+    except Refusal as error:
         db.session.rollback()
         flash(str(error), "error")
     else:
@@ -428,7 +434,7 @@ def close_offer_vote(proposal_id: int, message_id: int):
         return _back(proposal, f"m{offer.id}")
     try:
         rnd, version = service.close_offer_vote(proposal, current_user, offer)
-    except (service.NegotiationError, TransitionRefused) as error:
+    except Refusal as error:
         db.session.rollback()
         flash(str(error), "error")
     else:
@@ -463,7 +469,7 @@ def offer_tally(proposal_id: int, message_id: int):
     offer = db.get_or_404(Message, message_id)
     if offer.proposal_id != proposal.id or offer.kind != MessageKind.COUNTER_OFFER:
         abort(404)
-    rnd = votes.counter_offer_round(proposal, offer.id)
+    rnd = votes.open_round_of(proposal, VoteSubject.COUNTER_OFFER, offer.id)
     if rnd is None or offer.offer_status != CounterOfferStatus.IN_VOTE:
         abort(404)
     require(current_user, "tally_offer_vote", offer)
@@ -485,10 +491,15 @@ def offer_tally(proposal_id: int, message_id: int):
     if form.validate_on_submit():
         meeting = db.session.get(Meeting, form.meeting_id.data)
         try:
-            votes.record_counter_offer_tally(
-                proposal, offer.id, meeting, current_user, form.counts()
+            votes.record_tally(
+                proposal,
+                meeting,
+                current_user,
+                form.counts(),
+                subject=VoteSubject.COUNTER_OFFER,
+                counter_offer_id=offer.id,
             )
-        except votes.VoteError as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error)
         else:

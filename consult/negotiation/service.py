@@ -36,10 +36,10 @@ from consult.core.refusal import Refusal
 from consult.extensions import db
 from consult.negotiation.models import Message, ThreadRead
 from consult.notifications.service import link_to, notify
-from consult.proposals import service as proposals
 from consult.proposals.models import Proposal, ProposalVersion
 from consult.proposals.service import apply_transition, check_transition, people_to_tell
 from consult.proposals.workflow import WITH_MUNICIPALITY
+from consult.votes import service as votes
 from consult.votes.models import VoteRound
 
 #: longest message body the service accepts (the form says the same)
@@ -698,6 +698,38 @@ def reject_counter_offer(proposal: Proposal, by: User, offer: Message, reason: s
     return _reject_offer(proposal, by, offer, reason)
 
 
+def _open_offer_vote(
+    proposal: Proposal, offer: Message, by: User, closes_at: datetime, now: datetime
+) -> VoteRound:
+    """A member vote on ``offer`` with the CO's current rule; audited, members told."""
+    if votes.open_round_of(proposal, VoteSubject.COUNTER_OFFER, offer.id) is not None:
+        raise votes.VoteError(_l("The members are already voting on this counter-offer."))
+    rnd = votes.open_round(
+        proposal,
+        by,
+        closes_at,
+        now=now,
+        subject=VoteSubject.COUNTER_OFFER,
+        counter_offer_id=offer.id,
+    )
+    record(
+        "vote.opened",
+        rnd,
+        by,
+        proposal_id=proposal.id,
+        co_id=proposal.co_id,
+        subject=VoteSubject.COUNTER_OFFER,
+        counter_offer_id=offer.id,
+        closes_at=closes_at,
+        quorum_percent=rnd.quorum_percent,
+        threshold_percent=rnd.threshold_percent,
+    )
+    votes.tell_members(
+        proposal, "vote.opened", link_to("negotiation.thread", proposal_id=proposal.id), but=by
+    )
+    return rnd
+
+
 def put_counter_offer_to_vote(
     proposal: Proposal, by: User, offer: Message, closes_at: datetime, *, now=None
 ) -> VoteRound:
@@ -711,8 +743,8 @@ def put_counter_offer_to_vote(
             _l("Only a counter-offer that raises the community's share is put to a vote.")
         )
     try:
-        rnd = proposals.open_counter_offer_vote(proposal, offer.id, by, closes_at, now=now)
-    except proposals.VoteError as error:
+        rnd = _open_offer_vote(proposal, offer, by, closes_at, now or utcnow())
+    except votes.VoteError as error:
         raise CounterOfferError(str(error), field=error.field) from None
     offer.offer_status = CounterOfferStatus.IN_VOTE
     apply_transition(
@@ -742,10 +774,14 @@ def cast_offer_vote(proposal: Proposal, member: User, offer: Message, choice: Vo
     if offer.proposal_id != proposal.id:
         raise CounterOfferError(_l("This is not a counter-offer on this proposal."))
     try:
-        return proposals.cast_counter_offer_vote(
-            proposal, member.membership_in(proposal.co_id), offer.id, choice
+        return votes.cast(
+            proposal,
+            member.membership_in(proposal.co_id),
+            choice,
+            subject=VoteSubject.COUNTER_OFFER,
+            counter_offer_id=offer.id,
         )
-    except proposals.VoteError as error:
+    except votes.VoteError as error:
         raise CounterOfferError(str(error)) from None
 
 
@@ -758,10 +794,32 @@ def close_offer_vote(proposal: Proposal, by: User, offer: Message, *, now=None):
     _lock(proposal)
     check_transition(proposal, "answer_counter_offer", by)
     _answerable(proposal, offer, in_vote=True)
-    try:
-        rnd, b = proposals.close_counter_offer_vote(proposal, offer.id, by, now=now)
-    except proposals.VoteError as error:
-        raise CounterOfferError(str(error)) from None
+    now = now or utcnow()
+    rnd = votes.lock_round(proposal, VoteSubject.COUNTER_OFFER, offer.id)
+    if rnd is None:
+        raise CounterOfferError(str(votes.no_open_vote(VoteSubject.COUNTER_OFFER)))
+    b = votes.close(rnd, now=now)
+    record(
+        "vote.closed",
+        rnd,
+        by,
+        proposal_id=proposal.id,
+        co_id=proposal.co_id,
+        subject=VoteSubject.COUNTER_OFFER,
+        counter_offer_id=offer.id,
+        result=b.result,
+        yes=b.yes,
+        no=b.no,
+        abstain=b.abstain,
+        members_at_close=b.members,
+        early=now < rnd.closes_at,
+    )
+    votes.tell_members(
+        proposal,
+        "vote.closed",
+        link_to("negotiation.thread", proposal_id=proposal.id),
+        result=b.result.value,
+    )
     if rnd.result == VoteResult.APPROVED:
         return rnd, _accept_offer(proposal, by, offer, None, round_id=rnd.id)
     # Written down in the leader's language, as if they had typed it.

@@ -1,6 +1,6 @@
-"""Forms for drafting proposals, voting, tallies and the proposal's workflow buttons."""
+"""Forms for drafting proposals and the proposal's workflow buttons (ballot and tally forms
+are the votes feature's)."""
 
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -16,8 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from consult.core.enums import InfrastructureType, VoteChoice
-from consult.proposals.service import TALLY_FIELDS
+from consult.core.enums import InfrastructureType
 
 NOT_NEGATIVE = NumberRange(min=0, message=_l("Cannot be negative."))
 
@@ -100,47 +99,6 @@ class OpenVoteForm(FlaskForm):
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
         validators=[InputRequired(_l("Give the closing date and time."))],
     )
-
-
-class VoteForm(FlaskForm):
-    choice = SelectField(_l("Your vote"), choices=VoteChoice.choices())
-
-    def outcome_message(self, outcome: str) -> str:
-        """What to tell the voter after the ballot service answered "cast", "changed" or
-        "unchanged" (the same words for proposal and counter-offer votes)."""
-        label = VoteChoice(self.choice.data).label
-        return {
-            "cast": gettext("Your vote is counted: %(choice)s.", choice=label),
-            "changed": gettext("Your vote is changed to: %(choice)s.", choice=label),
-            "unchanged": gettext("Your vote was already: %(choice)s.", choice=label),
-        }[outcome]
-
-
-def _count(label):
-    return IntegerField(
-        label,
-        default=0,
-        validators=[Optional(), NOT_NEGATIVE],  # left empty counts as none
-        render_kw={"inputmode": "numeric", "min": 0},
-    )
-
-
-class TallyForm(FlaskForm):
-    """Hands raised at a meeting by people who have NOT voted online (no double counting)."""
-
-    meeting_id = SelectField(_l("Meeting"), coerce=int)
-    yes_women = _count(_l("Women"))
-    yes_men = _count(_l("Men"))
-    yes_other = _count(_l("Other / not stated"))
-    no_women = _count(_l("Women"))
-    no_men = _count(_l("Men"))
-    no_other = _count(_l("Other / not stated"))
-    abstain_women = _count(_l("Women"))
-    abstain_men = _count(_l("Men"))
-    abstain_other = _count(_l("Other / not stated"))
-
-    def counts(self) -> dict[str, int]:
-        return {name: self[name].data or 0 for name in TALLY_FIELDS}
 
 
 class WithdrawForm(FlaskForm):

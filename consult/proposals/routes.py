@@ -15,6 +15,7 @@ from consult.core.enums import ProposalState, VoteChoice, VoteResult
 from consult.core.formatting import local_datetime
 from consult.core.forms import load, show_refusal
 from consult.core.permissions import can, require
+from consult.core.refusal import Refusal
 from consult.core.templating import ActionForm
 from consult.extensions import db
 from consult.meetings.models import Meeting
@@ -24,9 +25,10 @@ from consult.proposals import (
     service,
     versions,  # noqa: F401  (its views attach to the same blueprint)
 )
-from consult.proposals.forms import OpenVoteForm, ProposalForm, TallyForm, VoteForm, WithdrawForm
+from consult.proposals.forms import OpenVoteForm, ProposalForm, WithdrawForm
 from consult.proposals.models import Proposal, ProposalVersion
-from consult.proposals.service import TransitionRefused
+from consult.votes import service as votes
+from consult.votes.forms import TallyForm, VoteForm
 from consult.votes.models import Vote, VoteTally
 
 #: audit detail left off the page: how one member voted is not for the leader to see
@@ -65,7 +67,7 @@ def new(co_id: int):
         chosen = [problems[i] for i in form.problems.data or []]
         try:
             proposal = service.draft_proposal(co, current_user, form.terms(), chosen)
-        except service.ProposalError as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error)
         else:
@@ -92,7 +94,7 @@ def edit(proposal_id: int):
         chosen = [problems[i] for i in form.problems.data or []]
         try:
             changes = service.update_proposal(proposal, current_user, form.terms(), chosen)
-        except service.ProposalError as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error)
         else:
@@ -131,12 +133,12 @@ def show(proposal_id: int):
                     Vote.round_id == rnd.id, Vote.membership_id == membership.id
                 )
             ),
-            live=service.breakdown(rnd) if counts_shown else None,
+            live=votes.breakdown(rnd) if counts_shown else None,
             early=now < rnd.closes_at,
             form=VoteForm(formdata=None),
         )
     closed = [
-        (r, service.breakdown(r))
+        (r, votes.breakdown(r))
         for r in reversed(proposal.vote_rounds)
         if r.closed_at is not None and r.result is not None
     ]
@@ -151,7 +153,7 @@ def show(proposal_id: int):
         closed=closed,
         unread=unread,
         choices=list(VoteChoice),
-        genders=service.GENDERS,
+        genders=votes.GENDERS,
         results=VoteResult,
     )
 
@@ -201,7 +203,7 @@ def open_vote(proposal_id: int):
     proposal = _load(proposal_id, "lead")
     try:
         service.check_transition(proposal, "open_vote", current_user)
-    except TransitionRefused as error:
+    except Refusal as error:
         flash(str(error), "error")
         return _back(proposal)
     tz = proposal.municipality.timezone
@@ -212,7 +214,7 @@ def open_vote(proposal_id: int):
         closes_at = localtime.from_local(form.closes_at.data, tz)
         try:
             service.open_vote(proposal, current_user, closes_at)
-        except (service.ProposalError, TransitionRefused) as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error)
         else:
@@ -234,7 +236,7 @@ def vote(proposal_id: int):
     choice = VoteChoice(form.choice.data)
     try:
         outcome = service.cast_vote(proposal, current_user.membership_in(proposal.co_id), choice)
-    except service.VoteError as error:
+    except Refusal as error:
         db.session.rollback()
         flash(str(error), "error")
     else:
@@ -252,7 +254,7 @@ def tally(proposal_id: int):
         flash(_("There is no open vote on this proposal."), "error")
         return _back(proposal)
     tz = proposal.municipality.timezone
-    meetings = service.tally_meetings(proposal, rnd)
+    meetings = votes.tally_meetings(proposal, rnd)
     form = TallyForm()
     form.meeting_id.choices = [
         SelectChoice(m.id, f"{m.kind.label} · {local_datetime(m.held_at, tz, 'short')}")
@@ -271,7 +273,7 @@ def tally(proposal_id: int):
         meeting = db.session.get(Meeting, form.meeting_id.data)
         try:
             service.record_tally(proposal, meeting, current_user, form.counts())
-        except service.VoteError as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error)
         else:
@@ -298,7 +300,7 @@ def close_vote(proposal_id: int):
         return _back(proposal, "vote")
     try:
         rnd = service.close_vote(proposal, current_user)
-    except (service.VoteError, TransitionRefused) as error:
+    except Refusal as error:
         db.session.rollback()
         flash(str(error), "error")
     else:
@@ -319,7 +321,7 @@ def submit(proposal_id: int):
         return _back(proposal)
     try:
         v = service.submit(proposal, current_user)
-    except (service.ProposalError, TransitionRefused) as error:
+    except Refusal as error:
         db.session.rollback()
         flash(str(error), "error")
     else:
@@ -344,7 +346,7 @@ def revise(proposal_id: int):
         return _back(proposal)
     try:
         service.revise(proposal, current_user)
-    except (service.ProposalError, TransitionRefused) as error:
+    except Refusal as error:
         db.session.rollback()
         flash(str(error), "error")
     else:
@@ -359,14 +361,14 @@ def withdraw(proposal_id: int):
     proposal = _load(proposal_id, "lead")
     try:
         service.check_transition(proposal, "withdraw", current_user)
-    except TransitionRefused as error:
+    except Refusal as error:
         flash(str(error), "error")
         return _back(proposal)
     form = WithdrawForm()
     if form.validate_on_submit():
         try:
             service.withdraw(proposal, current_user, form.reason.data)
-        except (service.ProposalError, TransitionRefused) as error:
+        except Refusal as error:
             db.session.rollback()
             show_refusal(form, error)
         else:

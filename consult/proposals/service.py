@@ -4,22 +4,17 @@ Services check the rule, change state, write the audit event and flush. They nev
 touch the request or render; the view commits once.
 """
 
-import math
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, func, inspect, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import event, func, inspect, select
 
 from consult.audit.service import record
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation, Membership
-from consult.communities.service import member_count
 from consult.core.db import CENT, utcnow
 from consult.core.enums import (
-    Gender,
     MembershipRole,
     ProblemStatus,
     ProposalState,
@@ -28,8 +23,6 @@ from consult.core.enums import (
     VoteResult,
     VoteSubject,
 )
-from consult.core.formatting import local_datetime
-from consult.core.locking import lock_row
 from consult.core.refusal import Refusal
 from consult.extensions import db
 from consult.meetings.models import Meeting
@@ -39,7 +32,9 @@ from consult.proposals import workflow
 from consult.proposals.models import Proposal, ProposalVersion
 from consult.proposals.policy import proposal_actor
 from consult.proposals.workflow import TransitionRefused  # noqa: F401  (re-exported for views)
-from consult.votes.models import Vote, VoteRound, VoteTally
+from consult.votes import service as votes
+from consult.votes.models import VoteRound, VoteTally
+from consult.votes.service import VoteError
 
 
 def apply_transition(
@@ -110,10 +105,6 @@ def people_to_tell(proposal: Proposal, by: User) -> list[User]:
 class ProposalError(Refusal):
     """A readable reason a proposal change was refused; ``field`` names the form field it
     belongs to, when there is one, so the view can show it there."""
-
-
-class VoteError(ProposalError):
-    """A vote, tally or close that the rules refuse (closed, too late, wrong meeting…)."""
 
 
 class VersionIsImmutable(Exception):
@@ -271,62 +262,14 @@ def update_proposal(proposal: Proposal, by: User, terms: dict, problems: list[Pr
     return changes
 
 
-# --- votes ----------------------------------------------------------------------------------
-
-GENDERS = (Gender.WOMAN, Gender.MAN, Gender.OTHER)
-#: VoteTally's columns by gender, in the order of GENDERS
-_TALLY_SUFFIX = {Gender.WOMAN: "women", Gender.MAN: "men", Gender.OTHER: "other"}
-TALLY_FIELDS = tuple(f"{c.value}_{_TALLY_SUFFIX[g]}" for c in VoteChoice for g in GENDERS)
-#: how long before a vote opened a meeting may be held and still count (the vote is often
-#: opened on the evening of the assembly that discusses it)
-TALLY_GRACE = timedelta(days=1)
-
-
-def members_of(co_id: int) -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .where(Membership.co_id == co_id, Membership.left_on.is_(None))
-        )
-    )
+# --- the members' vote on the proposal ----------------------------------------------------
+# The rounds, ballots, tallies and the result rule are the votes feature's; here is what a vote
+# means for the proposal's lifecycle (draft → voting → approved, or back to draft).
 
 
 def current_round(proposal: Proposal) -> VoteRound | None:
     """The open member vote on the proposal itself, if any."""
-    return db.session.scalar(_newest_open_round(*_proposal_rounds(proposal)))
-
-
-def _proposal_rounds(proposal: Proposal) -> tuple:
-    return (VoteRound.proposal_id == proposal.id, VoteRound.subject == VoteSubject.PROPOSAL)
-
-
-def _newest_open_round(*which, column=VoteRound):
-    return (
-        select(column)
-        .where(*which, VoteRound.closed_at.is_(None))
-        .order_by(VoteRound.id.desc())
-        .limit(1)
-    )
-
-
-def _lock_open_round(proposal: Proposal) -> VoteRound | None:
-    """The proposal's open round, locked until commit (see :func:`_lock_round`)."""
-    return _lock_round(*_proposal_rounds(proposal))
-
-
-def _lock_round(*which) -> VoteRound | None:
-    """The newest open round matching ``which``, locked until commit and read fresh.
-
-    Ballots, tallies and the close all take this lock first, so a close cannot slip between
-    a ballot's checks and its insert, and each recount sees every committed ballot. The lock
-    is a no-op write guarded by "still open" (:func:`lock_row`), which works on SQLite too,
-    where ``FOR UPDATE`` does nothing.
-    """
-    round_id = db.session.scalar(_newest_open_round(*which, column=VoteRound.id))
-    if round_id is None or not lock_row(VoteRound, round_id, VoteRound.closed_at.is_(None)):
-        return None  # none open, or closed while we looked
-    return db.session.get(VoteRound, round_id, populate_existing=True)
+    return votes.open_round_of(proposal)
 
 
 def open_vote(
@@ -335,7 +278,7 @@ def open_vote(
     """Open a member vote until ``closes_at`` (aware UTC) with the CO's current rule."""
     now = now or utcnow()
     check_transition(proposal, "open_vote", by)
-    rnd = _new_round(proposal, by, closes_at, now)
+    rnd = votes.open_round(proposal, by, closes_at, now=now)
     apply_transition(
         proposal,
         "open_vote",
@@ -346,162 +289,21 @@ def open_vote(
         quorum_percent=rnd.quorum_percent,
         threshold_percent=rnd.threshold_percent,
     )
-    _tell_members_vote_opened(proposal, by, link_to("proposals.show", proposal_id=proposal.id))
-    return rnd
-
-
-def _new_round(
-    proposal: Proposal,
-    by: User,
-    closes_at: datetime,
-    now: datetime,
-    subject: VoteSubject = VoteSubject.PROPOSAL,
-    counter_offer_id: int | None = None,
-) -> VoteRound:
-    """A round with the CO's rule as it is now, copied so later edits cannot change it."""
-    if closes_at <= now:
-        raise VoteError(_l("The closing time must be in the future."), field="closes_at")
-    co = proposal.organisation
-    rnd = VoteRound(
-        proposal_id=proposal.id,
-        subject=subject,
-        counter_offer_id=counter_offer_id,
-        opened_by_id=by.id,
-        opened_at=now,
-        closes_at=closes_at,
-        quorum_percent=co.quorum_percent,
-        threshold_percent=co.threshold_percent,
+    votes.tell_members(
+        proposal, "vote.opened", link_to("proposals.show", proposal_id=proposal.id), but=by
     )
-    db.session.add(rnd)
-    db.session.flush()
     return rnd
-
-
-def _tell_members_vote_opened(proposal: Proposal, by: User, link: str | None) -> None:
-    notify(
-        [u for u in members_of(proposal.co_id) if u.id != by.id],
-        "vote.opened",
-        link=link,
-        proposal_id=proposal.id,
-        title=proposal.title,
-    )
-
-
-def _insert(table):
-    """INSERT in the session's dialect, which is what carries ON CONFLICT."""
-    name = db.session.get_bind().dialect.name
-    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
-
-
-def _recount(rnd: VoteRound) -> None:
-    """Set the round's cached totals from the stored ballots and tallies, in one UPDATE."""
-
-    def online(choice: VoteChoice):
-        return (
-            select(func.count(Vote.id))
-            .where(Vote.round_id == rnd.id, Vote.choice == choice)
-            .scalar_subquery()
-        )
-
-    def hands(choice: VoteChoice):
-        columns = [getattr(VoteTally, f"{choice.value}_{_TALLY_SUFFIX[g]}") for g in GENDERS]
-        return (
-            select(func.coalesce(func.sum(columns[0] + columns[1] + columns[2]), 0))
-            .where(VoteTally.round_id == rnd.id)
-            .scalar_subquery()
-        )
-
-    db.session.execute(
-        update(VoteRound)
-        .where(VoteRound.id == rnd.id)
-        .values(
-            yes_count=online(VoteChoice.YES) + hands(VoteChoice.YES),
-            no_count=online(VoteChoice.NO) + hands(VoteChoice.NO),
-            abstain_count=online(VoteChoice.ABSTAIN) + hands(VoteChoice.ABSTAIN),
-        )
-        .execution_options(synchronize_session=False)
-    )
-    db.session.expire(rnd, ["yes_count", "no_count", "abstain_count"])
-
-
-def _refuse_unless_open(proposal: Proposal, rnd: VoteRound | None, now: datetime) -> VoteRound:
-    if rnd is None or proposal.state != ProposalState.VOTING:
-        raise VoteError(_l("There is no open vote on this proposal."))
-    _refuse_after_closing_time(proposal, rnd, now)
-    return rnd
-
-
-def _refuse_after_closing_time(proposal: Proposal, rnd: VoteRound, now: datetime) -> None:
-    if now >= rnd.closes_at:
-        raise VoteError(
-            _l(
-                "Voting closed at %(time)s. Nothing was counted.",
-                time=local_datetime(rnd.closes_at, proposal.municipality.timezone, "short"),
-            )
-        )
 
 
 def cast_vote(
     proposal: Proposal, membership: Membership, choice: VoteChoice, *, now: datetime | None = None
 ) -> str:
-    """Record ``membership``'s vote, or change it: returns "cast", "changed" or "unchanged".
-
-    One ``INSERT … ON CONFLICT DO UPDATE``: the unique (round, membership) constraint, not a
-    prior look-up, decides whether this is a first vote, so two taps at once give one vote.
-    The cached totals are then recounted from the rows in the same transaction.
-    """
-    now = now or utcnow()
-    if membership.co_id != proposal.co_id or membership.left_on is not None:
-        raise VoteError(_l("Only current members of the CO can vote."))
-    rnd = _refuse_unless_open(proposal, _lock_open_round(proposal), now)
-    return _upsert_ballot(proposal, rnd, membership, choice, now)
-
-
-def _upsert_ballot(
-    proposal: Proposal, rnd: VoteRound, membership: Membership, choice: VoteChoice, now
-) -> str:
-    """Insert or change ``membership``'s ballot in the locked, open ``rnd``; recount; audit."""
-    table = Vote.__table__
-    ins = _insert(table).values(
-        round_id=rnd.id, membership_id=membership.id, choice=choice, cast_at=now
-    )
-    stmt = ins.on_conflict_do_update(
-        index_elements=[table.c.round_id, table.c.membership_id],
-        set_={"choice": ins.excluded.choice, "changed_at": now},
-        where=table.c.choice != ins.excluded.choice,  # same choice again: nothing to change
-    ).returning(table.c.id, table.c.changed_at)
-    row = db.session.execute(stmt).first()
-    if row is None:
-        return "unchanged"
-    _recount(rnd)
-    outcome = "cast" if row.changed_at is None else "changed"
-    vote = db.session.get(Vote, row.id, populate_existing=True)
-    record(
-        f"vote.{outcome}",
-        vote,
-        membership.user,
-        proposal_id=proposal.id,
-        co_id=proposal.co_id,
-        round_id=rnd.id,
-        choice=choice,
-    )
-    return outcome
-
-
-def tally_meetings(proposal: Proposal, rnd: VoteRound, *, now: datetime | None = None):
-    """The CO's meetings whose show of hands may count in ``rnd``."""
-    now = now or utcnow()
-    return list(
-        db.session.scalars(
-            select(Meeting)
-            .where(
-                Meeting.co_id == proposal.co_id,
-                Meeting.held_at >= rnd.opened_at - TALLY_GRACE,
-                Meeting.held_at <= now,
-            )
-            .order_by(Meeting.held_at.desc())
-        )
-    )
+    """Record ``membership``'s vote, or change it: returns "cast", "changed" or "unchanged"
+    (see :func:`consult.votes.service.cast`)."""
+    votes.check_voter(proposal, membership)
+    if proposal.state != ProposalState.VOTING:
+        raise votes.no_open_vote()
+    return votes.cast(proposal, membership, choice, now=now)
 
 
 def record_tally(
@@ -514,197 +316,9 @@ def record_tally(
 ) -> VoteTally:
     """Record (or replace) a meeting's show-of-hands counts by gender, of people who did
     not vote online; audited with the counts it replaced."""
-    now = now or utcnow()
-    rnd = _refuse_unless_open(proposal, _lock_open_round(proposal), now)
-    return _record_tally(proposal, rnd, meeting, by, counts, now)
-
-
-def _record_tally(
-    proposal: Proposal,
-    rnd: VoteRound,
-    meeting: Meeting,
-    by: User,
-    counts: dict[str, int],
-    now: datetime,
-    **detail,
-) -> VoteTally:
-    """Check and store a meeting's counts in ``rnd``, which the caller has locked and found
-    open and in time; recount the round and audit (``detail`` is added to the audit event)."""
-    if meeting.co_id != proposal.co_id:
-        raise VoteError(_l("Choose one of this CO's meetings."), field="meeting_id")
-    if meeting.held_at < rnd.opened_at - TALLY_GRACE or meeting.held_at > now:
-        raise VoteError(
-            _l("Only a meeting held while the vote is open (or the day before) can count."),
-            field="meeting_id",
-        )
-    clean = {}
-    for name in TALLY_FIELDS:
-        value = counts.get(name) or 0
-        if value < 0:
-            raise VoteError(_l("Cannot be negative."), field=name)
-        clean[name] = int(value)
-    if meeting.people_present:  # head-counts were taken: hands cannot outnumber them
-        for g in GENDERS:
-            suffix = _TALLY_SUFFIX[g]
-            hands = sum(clean[f"{c.value}_{suffix}"] for c in VoteChoice)
-            present = getattr(meeting, f"{suffix}_present")
-            if hands > present:
-                raise VoteError(
-                    _l(
-                        "%(hands)d hands counted, but the meeting records %(present)d present "
-                        "(%(gender)s).",
-                        hands=hands,
-                        present=present,
-                        gender=g.label,
-                    ),
-                    field=f"yes_{suffix}",
-                )
-    tally = db.session.scalar(
-        select(VoteTally).where(VoteTally.round_id == rnd.id, VoteTally.meeting_id == meeting.id)
-    )
-    before = None
-    if tally is None:
-        tally = VoteTally(round_id=rnd.id, meeting_id=meeting.id, recorded_by_id=by.id, **clean)
-        db.session.add(tally)
-        action = "vote.tally_recorded"
-    else:
-        before = {name: getattr(tally, name) for name in TALLY_FIELDS}
-        for name, value in clean.items():
-            setattr(tally, name, value)
-        tally.recorded_by_id = by.id
-        action = "vote.tally_replaced"
-    db.session.flush()
-    _recount(rnd)
-    record(
-        action,
-        tally,
-        by,
-        proposal_id=proposal.id,
-        co_id=proposal.co_id,
-        round_id=rnd.id,
-        meeting_id=meeting.id,
-        counts=clean,
-        before=before,
-        **detail,
-    )
-    return tally
-
-
-def round_tallies(rnd: VoteRound) -> list[VoteTally]:
-    """The show-of-hands tallies recorded in ``rnd``, oldest first."""
-    return list(
-        db.session.scalars(
-            select(VoteTally).where(VoteTally.round_id == rnd.id).order_by(VoteTally.id)
-        )
-    )
-
-
-def decide(
-    yes: int, no: int, participants: int, members: int, quorum_percent: int, threshold: int
-) -> VoteResult:
-    """The rule: quorum when participants × 100 ≥ quorum % × members; approved when, with
-    quorum, yes × 100 > threshold % × (yes + no). Exactly at the threshold is not enough."""
-    if participants * 100 < quorum_percent * members:
-        return VoteResult.NO_QUORUM
-    if yes * 100 > threshold * (yes + no):
-        return VoteResult.APPROVED
-    return VoteResult.REJECTED
-
-
-@dataclass
-class Breakdown:
-    """How a round's numbers were reached: ballots online and hands at meetings, by gender."""
-
-    round: VoteRound
-    members: int
-    online: dict = field(default_factory=dict)  # {(choice, gender): n}
-    meetings: dict = field(default_factory=dict)
-    meeting_count: int = 0
-
-    def count(self, choice=None, gender=None, source=None) -> int:
-        sources = [self.online, self.meetings]
-        if source == "online":
-            sources = [self.online]
-        elif source == "meetings":
-            sources = [self.meetings]
-        return sum(
-            n
-            for src in sources
-            for (c, g), n in src.items()
-            if (choice is None or c == choice) and (gender is None or g == gender)
-        )
-
-    @property
-    def yes(self) -> int:
-        return self.count(VoteChoice.YES)
-
-    @property
-    def no(self) -> int:
-        return self.count(VoteChoice.NO)
-
-    @property
-    def abstain(self) -> int:
-        return self.count(VoteChoice.ABSTAIN)
-
-    @property
-    def participants(self) -> int:
-        return self.count()
-
-    @property
-    def quorum_needed(self) -> int:
-        return math.ceil(self.round.quorum_percent * self.members / 100)
-
-    @property
-    def quorum_met(self) -> bool:
-        return self.participants * 100 >= self.round.quorum_percent * self.members
-
-    @property
-    def yes_share(self) -> Decimal | None:
-        """Yes as a percentage of yes + no to one decimal, rounded down so a share just under
-        the threshold never reads as equal to it; None when nobody voted yes or no."""
-        decided = self.yes + self.no
-        if not decided:
-            return None
-        return Decimal(self.yes * 1000 // decided) / 10
-
-    @property
-    def result(self) -> VoteResult:
-        return decide(
-            self.yes,
-            self.no,
-            self.participants,
-            self.members,
-            self.round.quorum_percent,
-            self.round.threshold_percent,
-        )
-
-
-def breakdown(rnd: VoteRound) -> Breakdown:
-    """Count a round from the stored rows: online ballots by the voter's gender, plus each
-    meeting's tally columns. The denominator is the members at close, or now while open."""
-    members = rnd.members_at_close
-    if members is None:
-        members = member_count(rnd.proposal.co_id)
-    b = Breakdown(round=rnd, members=members)
-    rows = db.session.execute(
-        select(Vote.choice, User.gender, func.count(Vote.id))
-        .join(Membership, Vote.membership_id == Membership.id)
-        .join(User, Membership.user_id == User.id)
-        .where(Vote.round_id == rnd.id)
-        .group_by(Vote.choice, User.gender)
-    )
-    for choice, gender, n in rows:
-        b.online[(choice, gender)] = n
-    tallies = db.session.scalars(select(VoteTally).where(VoteTally.round_id == rnd.id)).all()
-    b.meeting_count = len(tallies)
-    for t in tallies:
-        for c in VoteChoice:
-            for g in GENDERS:
-                key = (c, g)
-                b.meetings[key] = b.meetings.get(key, 0) + getattr(
-                    t, f"{c.value}_{_TALLY_SUFFIX[g]}"
-                )
-    return b
+    if proposal.state != ProposalState.VOTING:
+        raise votes.no_open_vote()
+    return votes.record_tally(proposal, meeting, by, counts, now=now)
 
 
 def close_vote(proposal: Proposal, by: User | None, *, now: datetime | None = None) -> VoteRound:
@@ -715,17 +329,13 @@ def close_vote(proposal: Proposal, by: User | None, *, now: datetime | None = No
     """
     now = now or utcnow()
     check_transition(proposal, "close_vote", by)
-    rnd = _lock_open_round(proposal)
+    rnd = votes.lock_round(proposal)
     if rnd is None:
-        raise VoteError(_l("There is no open vote on this proposal."))
+        raise votes.no_open_vote()
     if by is None and now < rnd.closes_at:
         raise VoteError(_l("Only the leader may close a vote before its time."))
-    _recount(rnd)
-    b = breakdown(rnd)
+    b = votes.close(rnd, now=now)
     result = b.result
-    rnd.closed_at = now
-    rnd.members_at_close = b.members
-    rnd.result = result
     target = ProposalState.APPROVED if result == VoteResult.APPROVED else ProposalState.DRAFT
     apply_transition(
         proposal,
@@ -743,12 +353,10 @@ def close_vote(proposal: Proposal, by: User | None, *, now: datetime | None = No
         members_at_close=b.members,
         early=now < rnd.closes_at,
     )
-    notify(
-        members_of(proposal.co_id),
+    votes.tell_members(
+        proposal,
         "vote.closed",
-        link=link_to("proposals.show", proposal_id=proposal.id),
-        proposal_id=proposal.id,
-        title=proposal.title,
+        link_to("proposals.show", proposal_id=proposal.id),
         result=result.value,
     )
     return rnd
@@ -846,10 +454,9 @@ def withdraw(proposal: Proposal, by: User, reason: str, *, now: datetime | None 
     check_transition(proposal, "withdraw", by)
     if not reason:
         raise ProposalError(_l("Say why the proposal is withdrawn."), field="reason")
-    rnd = _lock_open_round(proposal)
+    rnd = votes.lock_round(proposal)
     if rnd is not None:
-        rnd.closed_at = now
-        rnd.members_at_close = member_count(proposal.co_id)
+        votes.set_aside(rnd, now=now)
     apply_transition(proposal, "withdraw", by, reason=reason)
     for pr in proposal.problems:
         if pr.status == ProblemStatus.ADDRESSED and not _answered_elsewhere(pr, proposal):
@@ -908,142 +515,3 @@ def _refuse_version_change(mapper, connection, target):
 @event.listens_for(ProposalVersion, "before_delete")
 def _refuse_version_delete(mapper, connection, target):
     raise VersionIsImmutable(f"proposal version {target.id} cannot be deleted")
-
-
-# --- member votes on a municipal counter-offer ----------------------------------------------
-# Added for the negotiation feature. The proposal stays "negotiating" throughout: these rounds
-# have subject COUNTER_OFFER and never touch the proposal's draft → voting workflow, and the
-# functions above (which look only at subject PROPOSAL) are not changed by them.
-
-
-def counter_offer_round(
-    proposal: Proposal, offer_id: int, *, lock: bool = False
-) -> VoteRound | None:
-    """The open member vote on counter-offer ``offer_id``; locked and read fresh when
-    ``lock``, as ballots and the close must be serialised (see :func:`_lock_round`)."""
-    which = (
-        VoteRound.proposal_id == proposal.id,
-        VoteRound.subject == VoteSubject.COUNTER_OFFER,
-        VoteRound.counter_offer_id == offer_id,
-    )
-    if lock:
-        return _lock_round(*which)
-    return db.session.scalar(_newest_open_round(*which))
-
-
-def open_counter_offer_vote(
-    proposal: Proposal,
-    offer_id: int,
-    by: User,
-    closes_at: datetime,
-    *,
-    now: datetime | None = None,
-) -> VoteRound:
-    """Open a member vote on a counter-offer with the CO's current rule; tells the members.
-    The caller (negotiation) checks that the offer may be put to a vote."""
-    now = now or utcnow()
-    if counter_offer_round(proposal, offer_id) is not None:
-        raise VoteError(_l("The members are already voting on this counter-offer."))
-    rnd = _new_round(proposal, by, closes_at, now, VoteSubject.COUNTER_OFFER, offer_id)
-    record(
-        "vote.opened",
-        rnd,
-        by,
-        proposal_id=proposal.id,
-        co_id=proposal.co_id,
-        subject=VoteSubject.COUNTER_OFFER,
-        counter_offer_id=offer_id,
-        closes_at=closes_at,
-        quorum_percent=rnd.quorum_percent,
-        threshold_percent=rnd.threshold_percent,
-    )
-    _tell_members_vote_opened(proposal, by, link_to("negotiation.thread", proposal_id=proposal.id))
-    return rnd
-
-
-def cast_counter_offer_vote(
-    proposal: Proposal,
-    membership: Membership,
-    offer_id: int,
-    choice: VoteChoice,
-    *,
-    now: datetime | None = None,
-) -> str:
-    """A member's ballot on a counter-offer: "cast", "changed" or "unchanged". Same atomic
-    upsert and exact recount as :func:`cast_vote`."""
-    now = now or utcnow()
-    if membership is None or membership.co_id != proposal.co_id or membership.left_on is not None:
-        raise VoteError(_l("Only current members of the CO can vote."))
-    rnd = counter_offer_round(proposal, offer_id, lock=True)
-    if rnd is None:
-        raise VoteError(_l("There is no open vote on this counter-offer."))
-    _refuse_after_closing_time(proposal, rnd, now)
-    return _upsert_ballot(proposal, rnd, membership, choice, now)
-
-
-def record_counter_offer_tally(
-    proposal: Proposal,
-    offer_id: int,
-    meeting: Meeting,
-    by: User,
-    counts: dict[str, int],
-    *,
-    now: datetime | None = None,
-) -> VoteTally:
-    """Record (or replace) a meeting's show of hands in the members' vote on a counter-offer,
-    with the same checks, recount and audit as :func:`record_tally`."""
-    now = now or utcnow()
-    rnd = counter_offer_round(proposal, offer_id, lock=True)
-    if rnd is None:
-        raise VoteError(_l("There is no open vote on this counter-offer."))
-    _refuse_after_closing_time(proposal, rnd, now)
-    return _record_tally(
-        proposal,
-        rnd,
-        meeting,
-        by,
-        counts,
-        now,
-        subject=VoteSubject.COUNTER_OFFER,
-        counter_offer_id=offer_id,
-    )
-
-
-def close_counter_offer_vote(
-    proposal: Proposal, offer_id: int, by: User, *, now: datetime | None = None
-) -> tuple[VoteRound, Breakdown]:
-    """Close the vote on a counter-offer and fix its result; the caller acts on the result
-    (accept the offer when approved, reject it otherwise)."""
-    now = now or utcnow()
-    rnd = counter_offer_round(proposal, offer_id, lock=True)
-    if rnd is None:
-        raise VoteError(_l("There is no open vote on this counter-offer."))
-    _recount(rnd)
-    b = breakdown(rnd)
-    rnd.closed_at = now
-    rnd.members_at_close = b.members
-    rnd.result = b.result
-    record(
-        "vote.closed",
-        rnd,
-        by,
-        proposal_id=proposal.id,
-        co_id=proposal.co_id,
-        subject=VoteSubject.COUNTER_OFFER,
-        counter_offer_id=offer_id,
-        result=b.result,
-        yes=b.yes,
-        no=b.no,
-        abstain=b.abstain,
-        members_at_close=b.members,
-        early=now < rnd.closes_at,
-    )
-    notify(
-        members_of(proposal.co_id),
-        "vote.closed",
-        link=link_to("negotiation.thread", proposal_id=proposal.id),
-        proposal_id=proposal.id,
-        title=proposal.title,
-        result=b.result.value,
-    )
-    return rnd, b

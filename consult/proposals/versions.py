@@ -9,8 +9,8 @@ from consult.core.forms import load
 from consult.extensions import db
 from consult.negotiation import service as negotiation
 from consult.proposals import bp
-from consult.proposals import service as proposals
 from consult.proposals.models import Proposal, ProposalVersion
+from consult.votes import service as votes
 
 
 def _version(proposal: Proposal, number: int | None) -> ProposalVersion:
@@ -62,8 +62,8 @@ def dossier(proposal_id: int, number: int):
         v=v,
         co=proposal.organisation,
         rnd=rnd,
-        b=proposals.breakdown(rnd) if rnd is not None else None,
+        b=votes.breakdown(rnd) if rnd is not None else None,
         choices=list(VoteChoice),
-        genders=proposals.GENDERS,
+        genders=votes.GENDERS,
         results=VoteResult,
     )

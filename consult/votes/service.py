@@ -1,0 +1,500 @@
+"""The rules of a member vote: opening a round, ballots, show-of-hands tallies, the result.
+
+One interface for every vote a CO holds on a proposal: the vote on the proposal itself
+(``VoteSubject.PROPOSAL``, driven by ``proposals.service``) and the members' vote on a municipal
+counter-offer (``VoteSubject.COUNTER_OFFER`` with the offer's id, driven by
+``negotiation.service``). A round is found by its proposal, subject and counter-offer
+(:func:`open_round_of`, :func:`lock_round`); ballots and tallies go through :func:`cast` and
+:func:`record_tally`; :func:`close` fixes the result by :func:`decide`.
+
+The callers check their own workflow (may a vote open, may it close now), write their own
+audit event for opening and closing, and tell the members. The ``proposal`` passed in is read
+only for its ``id``, ``co_id``, ``organisation`` (the CO's voting rule) and ``municipality``
+(its time zone), so this feature imports neither proposals nor negotiation.
+
+Services flush and never commit.
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from consult.audit.service import record
+from consult.auth.models import User
+from consult.communities.models import Membership
+from consult.communities.service import member_count, members_of
+from consult.core.db import utcnow
+from consult.core.enums import Gender, VoteChoice, VoteResult, VoteSubject
+from consult.core.formatting import local_datetime
+from consult.core.locking import lock_row
+from consult.core.refusal import Refusal
+from consult.extensions import db
+from consult.meetings.models import Meeting
+from consult.notifications.service import notify
+from consult.votes.models import Vote, VoteRound, VoteTally
+
+GENDERS = (Gender.WOMAN, Gender.MAN, Gender.OTHER)
+#: VoteTally's columns by gender, in the order of GENDERS
+_TALLY_SUFFIX = {Gender.WOMAN: "women", Gender.MAN: "men", Gender.OTHER: "other"}
+TALLY_FIELDS = tuple(f"{c.value}_{_TALLY_SUFFIX[g]}" for c in VoteChoice for g in GENDERS)
+#: how long before a vote opened a meeting may be held and still count (the vote is often
+#: opened on the evening of the assembly that discusses it)
+TALLY_GRACE = timedelta(days=1)
+
+_NO_OPEN_VOTE = {
+    VoteSubject.PROPOSAL: _l("There is no open vote on this proposal."),
+    VoteSubject.COUNTER_OFFER: _l("There is no open vote on this counter-offer."),
+}
+
+
+class VoteError(Refusal):
+    """A vote, tally or close that the rules refuse (closed, too late, wrong meeting…)."""
+
+
+def no_open_vote(subject: VoteSubject = VoteSubject.PROPOSAL) -> VoteError:
+    """The refusal for a ballot, tally or close when no round of ``subject`` is open."""
+    return VoteError(_NO_OPEN_VOTE[subject])
+
+
+# --- finding a round ------------------------------------------------------------------------
+
+
+def _which(proposal, subject: VoteSubject, counter_offer_id: int | None) -> tuple:
+    which = (VoteRound.proposal_id == proposal.id, VoteRound.subject == subject)
+    if counter_offer_id is not None:
+        which += (VoteRound.counter_offer_id == counter_offer_id,)
+    return which
+
+
+def _newest_open_round(*which, column=VoteRound):
+    return (
+        select(column)
+        .where(*which, VoteRound.closed_at.is_(None))
+        .order_by(VoteRound.id.desc())
+        .limit(1)
+    )
+
+
+def open_round_of(
+    proposal, subject: VoteSubject = VoteSubject.PROPOSAL, counter_offer_id: int | None = None
+) -> VoteRound | None:
+    """The open round on ``proposal`` (or on its counter-offer ``counter_offer_id``), if any."""
+    return db.session.scalar(_newest_open_round(*_which(proposal, subject, counter_offer_id)))
+
+
+def lock_round(
+    proposal, subject: VoteSubject = VoteSubject.PROPOSAL, counter_offer_id: int | None = None
+) -> VoteRound | None:
+    """The open round as :func:`open_round_of` finds it, locked until commit and read fresh.
+
+    Ballots, tallies and the close all take this lock first, so a close cannot slip between
+    a ballot's checks and its insert, and each recount sees every committed ballot. The lock
+    is a no-op write guarded by "still open" (:func:`lock_row`), which works on SQLite too,
+    where ``FOR UPDATE`` does nothing.
+    """
+    which = _which(proposal, subject, counter_offer_id)
+    round_id = db.session.scalar(_newest_open_round(*which, column=VoteRound.id))
+    if round_id is None or not lock_row(VoteRound, round_id, VoteRound.closed_at.is_(None)):
+        return None  # none open, or closed while we looked
+    return db.session.get(VoteRound, round_id, populate_existing=True)
+
+
+def _locked_open_round(
+    proposal, subject: VoteSubject, counter_offer_id: int | None, now: datetime
+) -> VoteRound:
+    rnd = lock_round(proposal, subject, counter_offer_id)
+    if rnd is None:
+        raise no_open_vote(subject)
+    refuse_after_closing_time(proposal, rnd, now)
+    return rnd
+
+
+def refuse_after_closing_time(proposal, rnd: VoteRound, now: datetime) -> None:
+    if now >= rnd.closes_at:
+        raise VoteError(
+            _l(
+                "Voting closed at %(time)s. Nothing was counted.",
+                time=local_datetime(rnd.closes_at, proposal.municipality.timezone, "short"),
+            )
+        )
+
+
+# --- opening --------------------------------------------------------------------------------
+
+
+def open_round(
+    proposal,
+    by: User,
+    closes_at: datetime,
+    *,
+    now: datetime,
+    subject: VoteSubject = VoteSubject.PROPOSAL,
+    counter_offer_id: int | None = None,
+) -> VoteRound:
+    """A round until ``closes_at`` (aware UTC) with the CO's rule as it is now, copied so later
+    edits cannot change it. The caller audits the opening and tells the members."""
+    if closes_at <= now:
+        raise VoteError(_l("The closing time must be in the future."), field="closes_at")
+    co = proposal.organisation
+    rnd = VoteRound(
+        proposal_id=proposal.id,
+        subject=subject,
+        counter_offer_id=counter_offer_id,
+        opened_by_id=by.id,
+        opened_at=now,
+        closes_at=closes_at,
+        quorum_percent=co.quorum_percent,
+        threshold_percent=co.threshold_percent,
+    )
+    db.session.add(rnd)
+    db.session.flush()
+    return rnd
+
+
+def tell_members(proposal, kind: str, link: str | None, *, but: User | None = None, **detail):
+    """Notify the CO's current members (but ``but``) about a vote on ``proposal``."""
+    notify(
+        [u for u in members_of(proposal.co_id) if but is None or u.id != but.id],
+        kind,
+        link=link,
+        proposal_id=proposal.id,
+        title=proposal.title,
+        **detail,
+    )
+
+
+# --- ballots --------------------------------------------------------------------------------
+
+
+def check_voter(proposal, membership: Membership | None) -> None:
+    """Only a current member of the proposal's CO votes."""
+    if membership is None or membership.co_id != proposal.co_id or membership.left_on is not None:
+        raise VoteError(_l("Only current members of the CO can vote."))
+
+
+def cast(
+    proposal,
+    membership: Membership | None,
+    choice: VoteChoice,
+    *,
+    subject: VoteSubject = VoteSubject.PROPOSAL,
+    counter_offer_id: int | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Record ``membership``'s ballot in the open round, or change it: returns "cast",
+    "changed" or "unchanged".
+
+    One ``INSERT … ON CONFLICT DO UPDATE``: the unique (round, membership) constraint, not a
+    prior look-up, decides whether this is a first vote, so two taps at once give one vote.
+    The cached totals are then recounted from the rows in the same transaction.
+    """
+    now = now or utcnow()
+    check_voter(proposal, membership)
+    rnd = _locked_open_round(proposal, subject, counter_offer_id, now)
+    return _upsert_ballot(proposal, rnd, membership, choice, now)
+
+
+def _insert(table):
+    """INSERT in the session's dialect, which is what carries ON CONFLICT."""
+    name = db.session.get_bind().dialect.name
+    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
+
+
+def _upsert_ballot(
+    proposal, rnd: VoteRound, membership: Membership, choice: VoteChoice, now
+) -> str:
+    """Insert or change ``membership``'s ballot in the locked, open ``rnd``; recount; audit."""
+    table = Vote.__table__
+    ins = _insert(table).values(
+        round_id=rnd.id, membership_id=membership.id, choice=choice, cast_at=now
+    )
+    stmt = ins.on_conflict_do_update(
+        index_elements=[table.c.round_id, table.c.membership_id],
+        set_={"choice": ins.excluded.choice, "changed_at": now},
+        where=table.c.choice != ins.excluded.choice,  # same choice again: nothing to change
+    ).returning(table.c.id, table.c.changed_at)
+    row = db.session.execute(stmt).first()
+    if row is None:
+        return "unchanged"
+    _recount(rnd)
+    outcome = "cast" if row.changed_at is None else "changed"
+    vote = db.session.get(Vote, row.id, populate_existing=True)
+    record(
+        f"vote.{outcome}",
+        vote,
+        membership.user,
+        proposal_id=proposal.id,
+        co_id=proposal.co_id,
+        round_id=rnd.id,
+        choice=choice,
+    )
+    return outcome
+
+
+def _recount(rnd: VoteRound) -> None:
+    """Set the round's cached totals from the stored ballots and tallies, in one UPDATE."""
+
+    def online(choice: VoteChoice):
+        return (
+            select(func.count(Vote.id))
+            .where(Vote.round_id == rnd.id, Vote.choice == choice)
+            .scalar_subquery()
+        )
+
+    def hands(choice: VoteChoice):
+        columns = [getattr(VoteTally, f"{choice.value}_{_TALLY_SUFFIX[g]}") for g in GENDERS]
+        return (
+            select(func.coalesce(func.sum(columns[0] + columns[1] + columns[2]), 0))
+            .where(VoteTally.round_id == rnd.id)
+            .scalar_subquery()
+        )
+
+    db.session.execute(
+        update(VoteRound)
+        .where(VoteRound.id == rnd.id)
+        .values(
+            yes_count=online(VoteChoice.YES) + hands(VoteChoice.YES),
+            no_count=online(VoteChoice.NO) + hands(VoteChoice.NO),
+            abstain_count=online(VoteChoice.ABSTAIN) + hands(VoteChoice.ABSTAIN),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(rnd, ["yes_count", "no_count", "abstain_count"])
+
+
+# --- show of hands --------------------------------------------------------------------------
+
+
+def tally_meetings(proposal, rnd: VoteRound, *, now: datetime | None = None) -> list[Meeting]:
+    """The CO's meetings whose show of hands may count in ``rnd``."""
+    now = now or utcnow()
+    return list(
+        db.session.scalars(
+            select(Meeting)
+            .where(
+                Meeting.co_id == proposal.co_id,
+                Meeting.held_at >= rnd.opened_at - TALLY_GRACE,
+                Meeting.held_at <= now,
+            )
+            .order_by(Meeting.held_at.desc())
+        )
+    )
+
+
+def record_tally(
+    proposal,
+    meeting: Meeting,
+    by: User,
+    counts: dict[str, int],
+    *,
+    subject: VoteSubject = VoteSubject.PROPOSAL,
+    counter_offer_id: int | None = None,
+    now: datetime | None = None,
+) -> VoteTally:
+    """Record (or replace) a meeting's show-of-hands counts by gender, of people who did not
+    vote online, in the open round; audited with the counts it replaced."""
+    now = now or utcnow()
+    rnd = _locked_open_round(proposal, subject, counter_offer_id, now)
+    if meeting.co_id != proposal.co_id:
+        raise VoteError(_l("Choose one of this CO's meetings."), field="meeting_id")
+    if meeting.held_at < rnd.opened_at - TALLY_GRACE or meeting.held_at > now:
+        raise VoteError(
+            _l("Only a meeting held while the vote is open (or the day before) can count."),
+            field="meeting_id",
+        )
+    clean = {}
+    for name in TALLY_FIELDS:
+        value = counts.get(name) or 0
+        if value < 0:
+            raise VoteError(_l("Cannot be negative."), field=name)
+        clean[name] = int(value)
+    if meeting.people_present:  # head-counts were taken: hands cannot outnumber them
+        for g in GENDERS:
+            suffix = _TALLY_SUFFIX[g]
+            hands = sum(clean[f"{c.value}_{suffix}"] for c in VoteChoice)
+            present = getattr(meeting, f"{suffix}_present")
+            if hands > present:
+                raise VoteError(
+                    _l(
+                        "%(hands)d hands counted, but the meeting records %(present)d present "
+                        "(%(gender)s).",
+                        hands=hands,
+                        present=present,
+                        gender=g.label,
+                    ),
+                    field=f"yes_{suffix}",
+                )
+    tally = db.session.scalar(
+        select(VoteTally).where(VoteTally.round_id == rnd.id, VoteTally.meeting_id == meeting.id)
+    )
+    before = None
+    if tally is None:
+        tally = VoteTally(round_id=rnd.id, meeting_id=meeting.id, recorded_by_id=by.id, **clean)
+        db.session.add(tally)
+        action = "vote.tally_recorded"
+    else:
+        before = {name: getattr(tally, name) for name in TALLY_FIELDS}
+        for name, value in clean.items():
+            setattr(tally, name, value)
+        tally.recorded_by_id = by.id
+        action = "vote.tally_replaced"
+    db.session.flush()
+    _recount(rnd)
+    detail = {}
+    if subject != VoteSubject.PROPOSAL:
+        detail = {"subject": subject, "counter_offer_id": counter_offer_id}
+    record(
+        action,
+        tally,
+        by,
+        proposal_id=proposal.id,
+        co_id=proposal.co_id,
+        round_id=rnd.id,
+        meeting_id=meeting.id,
+        counts=clean,
+        before=before,
+        **detail,
+    )
+    return tally
+
+
+def round_tallies(rnd: VoteRound) -> list[VoteTally]:
+    """The show-of-hands tallies recorded in ``rnd``, oldest first."""
+    return list(
+        db.session.scalars(
+            select(VoteTally).where(VoteTally.round_id == rnd.id).order_by(VoteTally.id)
+        )
+    )
+
+
+# --- the result -----------------------------------------------------------------------------
+
+
+def decide(
+    yes: int, no: int, participants: int, members: int, quorum_percent: int, threshold: int
+) -> VoteResult:
+    """The rule: quorum when participants × 100 ≥ quorum % × members; approved when, with
+    quorum, yes × 100 > threshold % × (yes + no). Exactly at the threshold is not enough."""
+    if participants * 100 < quorum_percent * members:
+        return VoteResult.NO_QUORUM
+    if yes * 100 > threshold * (yes + no):
+        return VoteResult.APPROVED
+    return VoteResult.REJECTED
+
+
+@dataclass
+class Breakdown:
+    """How a round's numbers were reached: ballots online and hands at meetings, by gender."""
+
+    round: VoteRound
+    members: int
+    online: dict = field(default_factory=dict)  # {(choice, gender): n}
+    meetings: dict = field(default_factory=dict)
+    meeting_count: int = 0
+
+    def count(self, choice=None, gender=None, source=None) -> int:
+        sources = [self.online, self.meetings]
+        if source == "online":
+            sources = [self.online]
+        elif source == "meetings":
+            sources = [self.meetings]
+        return sum(
+            n
+            for src in sources
+            for (c, g), n in src.items()
+            if (choice is None or c == choice) and (gender is None or g == gender)
+        )
+
+    @property
+    def yes(self) -> int:
+        return self.count(VoteChoice.YES)
+
+    @property
+    def no(self) -> int:
+        return self.count(VoteChoice.NO)
+
+    @property
+    def abstain(self) -> int:
+        return self.count(VoteChoice.ABSTAIN)
+
+    @property
+    def participants(self) -> int:
+        return self.count()
+
+    @property
+    def quorum_needed(self) -> int:
+        return math.ceil(self.round.quorum_percent * self.members / 100)
+
+    @property
+    def quorum_met(self) -> bool:
+        return self.participants * 100 >= self.round.quorum_percent * self.members
+
+    @property
+    def yes_share(self) -> Decimal | None:
+        """Yes as a percentage of yes + no to one decimal, rounded down so a share just under
+        the threshold never reads as equal to it; None when nobody voted yes or no."""
+        decided = self.yes + self.no
+        if not decided:
+            return None
+        return Decimal(self.yes * 1000 // decided) / 10
+
+    @property
+    def result(self) -> VoteResult:
+        return decide(
+            self.yes,
+            self.no,
+            self.participants,
+            self.members,
+            self.round.quorum_percent,
+            self.round.threshold_percent,
+        )
+
+
+def breakdown(rnd: VoteRound) -> Breakdown:
+    """Count a round from the stored rows: online ballots by the voter's gender, plus each
+    meeting's tally columns. The denominator is the members at close, or now while open."""
+    members = rnd.members_at_close
+    if members is None:
+        members = member_count(rnd.proposal.co_id)
+    b = Breakdown(round=rnd, members=members)
+    rows = db.session.execute(
+        select(Vote.choice, User.gender, func.count(Vote.id))
+        .join(Membership, Vote.membership_id == Membership.id)
+        .join(User, Membership.user_id == User.id)
+        .where(Vote.round_id == rnd.id)
+        .group_by(Vote.choice, User.gender)
+    )
+    for choice, gender, n in rows:
+        b.online[(choice, gender)] = n
+    tallies = db.session.scalars(select(VoteTally).where(VoteTally.round_id == rnd.id)).all()
+    b.meeting_count = len(tallies)
+    for t in tallies:
+        for c in VoteChoice:
+            for g in GENDERS:
+                key = (c, g)
+                b.meetings[key] = b.meetings.get(key, 0) + getattr(
+                    t, f"{c.value}_{_TALLY_SUFFIX[g]}"
+                )
+    return b
+
+
+def close(rnd: VoteRound, *, now: datetime) -> Breakdown:
+    """Fix the result of ``rnd`` (locked by :func:`lock_round`): recount from the rows, set
+    closing time, the members at close and the result. The caller audits and tells."""
+    _recount(rnd)
+    b = breakdown(rnd)
+    rnd.closed_at = now
+    rnd.members_at_close = b.members
+    rnd.result = b.result
+    return b
+
+
+def set_aside(rnd: VoteRound, *, now: datetime) -> None:
+    """Close ``rnd`` without a result (the proposal was withdrawn while it was open)."""
+    rnd.closed_at = now
+    rnd.members_at_close = member_count(rnd.proposal.co_id)
