@@ -10,3 +10,12 @@ def csrf_token(html: bytes) -> str:
     match = _TOKEN.search(html)
     assert match, "no CSRF token on the page"
     return match.group(1).decode()
+
+
+def pager_link(html: str, rel: str = "next") -> str:
+    """The address of a list's ``rel`` link (``next`` or ``prev``), unescaped."""
+    import html as markup
+
+    match = re.search(rf'rel="{rel}" href="([^"]+)"', html)
+    assert match, f"no {rel} link on the page"
+    return markup.unescape(match.group(1))

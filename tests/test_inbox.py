@@ -3,11 +3,14 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from consult.core.enums import MessageKind, ProposalState
 from consult.extensions import db
 from consult.negotiation import service
+from consult.negotiation.models import Message
 from consult.proposals.models import ProposalVersion
+from tests.helpers import pager_link
 
 NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
@@ -209,17 +212,64 @@ def test_inbox_paginates_and_keeps_filters(world, make, client, login):
     login(world.officer)
     first = client.get(inbox_url(world.municipality, state="submitted")).get_data(as_text=True)
     assert f"Scheme #{routes.PER_PAGE + 1:02d}" in first and "Scheme #00" not in first
-    assert "page=2" in first and "state=submitted" in first
-    second = client.get(inbox_url(world.municipality, state="submitted", page=2))
-    html = second.get_data(as_text=True)
+    assert f"{routes.PER_PAGE + 2} proposals" in first
+    assert 'rel="prev"' not in first
+    after = pager_link(first, "next")
+    assert "after=" in after and "state=submitted" in after and "page=" not in after
+    html = client.get(after).get_data(as_text=True)
     assert "Scheme #00" in html and "Scheme #01" in html
     assert f"Scheme #{routes.PER_PAGE + 1:02d}" not in html
+    assert 'rel="next"' not in html
+    # and back: the page before the second is the first again
+    back = client.get(pager_link(html, "prev")).get_data(as_text=True)
+    assert titles_in(back, [f"Scheme #{i:02d}" for i in range(routes.PER_PAGE + 2)]) == [
+        f"Scheme #{i:02d}" for i in range(routes.PER_PAGE + 1, 1, -1)
+    ]
+
+
+def test_inbox_waiting_order_pages_without_gaps_or_repeats(world, make, client, login):
+    from consult.negotiation import routes
+
+    start = datetime.now(UTC) - timedelta(days=30)
+    titles = []
+    for i in range(routes.PER_PAGE + 5):
+        answered = {"first_response_at": start + timedelta(days=20)} if i % 3 == 0 else {}
+        state = ProposalState.UNDER_REVIEW if answered else ProposalState.SUBMITTED
+        submitted(
+            make,
+            world.co,
+            state=state,
+            title=f"Scheme #{i:02d}",
+            submitted_at=start + timedelta(hours=i),
+            **answered,
+        )
+        titles.append(f"Scheme #{i:02d}")
+    db.session.commit()
+    login(world.officer)
+    first = client.get(inbox_url(world.municipality, sort="waiting")).get_data(as_text=True)
+    second = client.get(pager_link(first, "next")).get_data(as_text=True)
+    shown = titles_in(first, titles) + titles_in(second, titles)
+    waiting = [t for i, t in enumerate(titles) if i % 3]
+    answered = [t for i, t in enumerate(titles) if i % 3 == 0]
+    assert shown == waiting + answered
+
+
+def test_inbox_ignores_a_cursor_it_did_not_make(world, three, client, login):
+    login(world.officer)
+    for junk in ("x", "eyJhIjoxfQ", "WzEsMl0", "W3siZCI6IjIwMjYtMDEtMDEifSwxXQ"):
+        r = client.get(inbox_url(world.municipality, after=junk))
+        assert r.status_code == 200
+        assert titles_in(r.get_data(as_text=True), TITLES) == [
+            "Newest lane",
+            "Older toilets",
+            "Answered drain",
+        ]
 
 
 # --- unread counts ---------------------------------------------------------------------------
 
 
-def test_unread_counts_drop_when_the_officer_opens_the_thread(world, make, client, login):
+def test_unread_counts_drop_when_the_officer_reads_the_thread(world, make, client, login):
     p = submitted(make, world.co, title="Water point")
     service.post_message(p, world.leader, MessageKind.COMMENT, "Any news?")
     service.post_message(p, world.leader, MessageKind.COMMENT, "We are waiting.")
@@ -228,6 +278,9 @@ def test_unread_counts_drop_when_the_officer_opens_the_thread(world, make, clien
     html = client.get(inbox_url(world.municipality)).get_data(as_text=True)
     assert "2 new" in html
     assert client.get(f"/proposals/{p.id}/thread").status_code == 200
+    assert "2 new" in client.get(inbox_url(world.municipality)).get_data(as_text=True)
+    last = db.session.scalar(select(func.max(Message.id)))
+    assert client.post(f"/proposals/{p.id}/thread/read", data={"up_to": last}).status_code == 302
     html = client.get(inbox_url(world.municipality)).get_data(as_text=True)
     assert "new</span>" not in html
     # Staff read the same inbox and still have both messages unread.

@@ -13,7 +13,7 @@ from consult.audit.models import AuditEvent
 from consult.extensions import db
 from consult.meetings import service
 from consult.meetings.models import Attendance, Meeting
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, pager_link
 from tests.test_attachments import png_bytes
 
 
@@ -158,7 +158,7 @@ def test_meeting_list_newest_first_and_paginated(client, login, world, make):
     first = client.get(f"/co/{world.co.id}/meetings").get_data(as_text=True)
     assert first.index("Place 00") < first.index("Place 01")
     assert "Place 24" not in first
-    second = client.get(f"/co/{world.co.id}/meetings?page=2").get_data(as_text=True)
+    second = client.get(pager_link(first)).get_data(as_text=True)
     assert "Place 24" in second and "Place 00" not in second
 
 

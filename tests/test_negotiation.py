@@ -12,7 +12,7 @@ from consult.negotiation.models import Message
 from consult.notifications.models import Notification
 from consult.proposals.models import ProposalVersion
 from consult.proposals.workflow import TransitionRefused
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, pager_link
 
 
 def submitted(make, co, state=ProposalState.SUBMITTED, **kw):
@@ -232,16 +232,83 @@ def test_message_time_shown_in_the_municipality_time_zone(world, make, client, a
     assert "6:30:00\u202fAM" in html or "6:30:00 AM" in html  # Phnom Penh is UTC+7
 
 
-def test_opening_the_thread_marks_it_read_for_that_user_only(world, make, client, as_user):
+def _statements_while(client, method, path, **kw) -> list[str]:
+    from sqlalchemy import event
+
+    seen = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement.lstrip().split()[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        r = getattr(client, method)(path, **kw)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert r.status_code in (200, 204, 302)
+    return seen
+
+
+def test_opening_the_thread_writes_nothing(world, make, client, as_user):
     p = submitted(make, world.co)
     service.post_message(p, world.officer, MessageKind.COMMENT, "Please send photos")
     db.session.commit()
-    assert service.unread_counts(world.leader, [p.id]) == {p.id: 1}
     as_user(world.leader)
-    assert client.get(url(p)).status_code == 200
+    statements = _statements_while(client, "get", url(p))
+    assert not {"INSERT", "UPDATE", "DELETE"} & set(statements)
+    assert service.unread_counts(world.leader, [p.id]) == {p.id: 1}
+    # the page carries the receipt for the newest message it shows
+    html = client.get(url(p)).get_data(as_text=True)
+    assert "data-read-receipt" in html and f'action="/proposals/{p.id}/thread/read"' in html
+    assert "Mark 1 new message as read" in html and "js/read.js" in html
+
+
+def test_the_read_receipt_marks_it_read_for_that_user_only(world, make, client, as_user):
+    p = submitted(make, world.co)
+    first = service.post_message(p, world.officer, MessageKind.COMMENT, "Please send photos")
+    service.post_message(p, world.officer, MessageKind.COMMENT, "And the cost sheet")
+    db.session.commit()
+    as_user(world.leader)
+    # read up to the first message only: the second (arrived after the page) stays unread
+    r = client.post(url(p, "read"), data={"up_to": first.id}, headers={"X-Requested-With": "fetch"})
+    assert r.status_code == 204
+    assert service.unread_counts(world.leader, [p.id]) == {p.id: 1}
+    r = client.post(url(p, "read"), data={"up_to": first.id + 1000})  # the button, no script
+    assert r.status_code == 302 and r.location.endswith(f"/proposals/{p.id}/thread#end")
     assert service.unread_counts(world.leader, [p.id]) == {}
-    assert service.unread_counts(world.member, [p.id]) == {p.id: 1}
-    assert service.unread_counts(world.officer, [p.id]) == {}  # own message
+    client.post(url(p, "read"), data={"up_to": first.id})  # a late receipt never moves back
+    assert service.unread_counts(world.leader, [p.id]) == {}
+    assert service.unread_counts(world.member, [p.id]) == {p.id: 2}
+    assert service.unread_counts(world.officer, [p.id]) == {}  # own messages
+    html = client.get(url(p)).get_data(as_text=True)
+    assert "data-read-receipt" not in html  # nothing left to mark
+
+
+def test_read_receipt_needs_the_right_to_see_the_thread(world, make, client, as_user):
+    p = submitted(make, world.co)
+    service.post_message(p, world.officer, MessageKind.COMMENT, "Please send photos")
+    db.session.commit()
+    as_user(world.outsider)
+    assert client.post(url(p, "read"), data={"up_to": 1}).status_code == 403
+
+
+def test_thread_shows_the_latest_messages_and_pages_back(world, make, client, as_user):
+    p = submitted(make, world.co)
+    for i in range(service.THREAD_PAGE + 3):
+        service.post_message(p, world.officer, MessageKind.COMMENT, f"Note number {i:03d}")
+    db.session.commit()
+    as_user(world.leader)
+    html = client.get(url(p)).get_data(as_text=True)
+    notes = [f"Note number {i:03d}" for i in range(service.THREAD_PAGE + 3)]
+    shown = [n for n in notes if n in html]
+    assert shown == notes[3:]  # the latest page, oldest first
+    assert html.index(notes[3]) < html.index(notes[-1])
+    assert f"({service.THREAD_PAGE + 3})" in html
+    earlier = client.get(pager_link(html, "next")).get_data(as_text=True)
+    assert [n for n in notes if n in earlier] == notes[:3]
+    assert 'rel="next"' not in earlier
+    later = client.get(pager_link(earlier, "prev")).get_data(as_text=True)
+    assert [n for n in notes if n in later] == notes[3:]
 
 
 def test_officer_acknowledges(world, make, client, as_user):

@@ -14,7 +14,7 @@ from consult.extensions import db
 from consult.problems import service
 from consult.problems.models import Problem
 from consult.proposals.models import Proposal
-from tests.helpers import csrf_token
+from tests.helpers import csrf_token, pager_link
 from tests.test_attachments import png_bytes
 
 
@@ -212,8 +212,11 @@ def test_list_is_paginated(client, as_user, world, make):
     db.session.commit()
     as_user(world.member)
     first = client.get(f"/co/{world.co.id}/problems").get_data(as_text=True)
-    second = client.get(f"/co/{world.co.id}/problems?page=2").get_data(as_text=True)
+    assert "(23)" in first
+    second = client.get(pager_link(first)).get_data(as_text=True)
     assert first.count("Problem number") == 20 and second.count("Problem number") == 3
+    assert "Problem number 00" in second and "Problem number 22" in first
+    assert 'rel="next"' not in second
 
 
 def test_show_lists_proposals_answering_it_as_the_viewer_may_see(client, as_user, world, make):

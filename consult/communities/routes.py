@@ -13,15 +13,17 @@ from consult.communities import (
 )
 from consult.communities.forms import AddMemberForm, VotingRulesForm
 from consult.communities.models import CommunityOrganisation, Membership, Municipality, Settlement
+from consult.core.db import utcnow
 from consult.core.enums import Gender, MembershipRole, ProblemStatus, ProposalState
 from consult.core.forms import load, show_refusal
+from consult.core.pages import bounded_count
 from consult.core.permissions import can, require
 from consult.core.templating import ActionForm
 from consult.extensions import db
 from consult.meetings.models import Meeting
 from consult.negotiation import service as negotiation
 from consult.problems.models import Problem
-from consult.proposals.models import Proposal
+from consult.proposals import lists as proposal_lists
 
 
 @bp.route("/places")
@@ -54,51 +56,51 @@ def municipality(municipality_id: int):
     return render_template("communities/municipality.html", municipality=m, settlements=settlements)
 
 
+#: how many of the newest proposals and open problems the CO's home shows
+HOME_NEWEST = 5
+
+
 @bp.route("/co/<int:co_id>")
 @login_required
 def home(co_id: int):
-    """The CO's home: open problems, proposals by state, meetings, unread municipal messages."""
+    """The CO's home: proposals by state and the newest few, open problems, meetings, unread
+    municipal messages. Every section is bounded; each links to its full, paginated list."""
     co = load(CommunityOrganisation, co_id, "view")
     internal = can(current_user, "view_internal", co)
+    open_problems = select(Problem).where(
+        Problem.co_id == co.id, Problem.status == ProblemStatus.OPEN
+    )
     problems = db.session.scalars(
-        select(Problem)
-        .where(Problem.co_id == co.id, Problem.status == ProblemStatus.OPEN)
-        .order_by(Problem.created_at.desc())
+        open_problems.order_by(Problem.created_at.desc(), Problem.id.desc()).limit(HOME_NEWEST)
     ).all()
-    proposal_query = select(Proposal).where(Proposal.co_id == co.id)
-    if not internal:  # officers see only what was submitted to them
-        proposal_query = proposal_query.where(Proposal.submitted_at.is_not(None))
-    proposals = db.session.scalars(proposal_query.order_by(Proposal.created_at.desc())).all()
-    by_state: dict[ProposalState, list[Proposal]] = {}
-    for p in proposals:
-        by_state.setdefault(p.state, []).append(p)
-    unread = negotiation.unread_counts(current_user, [p.id for p in proposals])
+    proposals = proposal_lists.newest(co, internal=internal, limit=HOME_NEWEST)
     upcoming, recent = [], []
     if internal:
-        from consult.core.db import utcnow
-
         now = utcnow()
         upcoming = db.session.scalars(
             select(Meeting)
             .where(Meeting.co_id == co.id, Meeting.held_at >= now)
-            .order_by(Meeting.held_at)
+            .order_by(Meeting.held_at, Meeting.id)
             .limit(3)
         ).all()
         recent = db.session.scalars(
             select(Meeting)
             .where(Meeting.co_id == co.id, Meeting.held_at < now)
-            .order_by(Meeting.held_at.desc())
+            .order_by(Meeting.held_at.desc(), Meeting.id.desc())
             .limit(3)
         ).all()
+    counts = proposal_lists.state_counts(co, internal=internal)
     return render_template(
         "communities/home.html",
         co=co,
         internal=internal,
         problems=problems,
-        by_state=by_state,
-        states=list(ProposalState),
-        unread=unread,
-        unread_total=sum(unread.values()),
+        open_problem_count=bounded_count(open_problems),
+        proposals=proposals,
+        state_counts=[(state, counts[state]) for state in ProposalState if counts.get(state)],
+        proposal_count=sum(counts.values()),
+        unread=negotiation.unread_counts(current_user, [p.id for p in proposals]),
+        unread_total=negotiation.unread_in_co(current_user, co.id),
         upcoming=upcoming,
         recent=recent,
         member_count=service.member_count(co.id),

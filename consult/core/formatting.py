@@ -35,6 +35,12 @@ def number(value) -> str:
     return "—" if value is None else format_decimal(value)
 
 
+def count(value) -> str:
+    """A count for a list's heading: ``1,000+`` when counting stopped at its cap."""
+    text = format_decimal(int(value))
+    return f"{text}+" if getattr(value, "capped", False) else text
+
+
 def percent(part: int, whole: int) -> str:
     if not whole:
         return "—"

@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["datetime"] = formatting.local_datetime
     app.jinja_env.filters["date"] = formatting.local_date
     app.jinja_env.filters["number"] = formatting.number
+    app.jinja_env.filters["count"] = formatting.count
     app.jinja_env.globals["percent"] = formatting.percent
     app.jinja_env.globals["can"] = lambda action, obj=None: can(current_user, action, obj)
     app.jinja_env.globals["ActionForm"] = ActionForm

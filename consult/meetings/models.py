@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.core.db import TimestampMixin, UTCDateTime, enum_column
@@ -17,6 +17,7 @@ class Meeting(TimestampMixin, db.Model):
             "women_present >= 0 AND men_present >= 0 AND other_present >= 0",
             name="headcounts_not_negative",
         ),
+        Index("ix_meetings_co_held", "co_id", "held_at", "id"),  # keyset order of the list
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

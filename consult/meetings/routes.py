@@ -1,6 +1,6 @@
 """A CO's meetings: the list, logging one, its page, correcting it."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -9,6 +9,7 @@ from consult.attachments import service as attachments
 from consult.communities.models import CommunityOrganisation
 from consult.core import localtime
 from consult.core.forms import load, show_refusal
+from consult.core.pages import bounded_count, keyset_page
 from consult.extensions import db
 from consult.meetings import bp, service
 from consult.meetings.forms import MeetingForm
@@ -21,14 +22,15 @@ PER_PAGE = 20
 @login_required
 def index(co_id: int):
     co = load(CommunityOrganisation, co_id, "view_meetings")
-    page = db.paginate(
-        select(Meeting)
-        .where(Meeting.co_id == co.id)
-        .order_by(Meeting.held_at.desc(), Meeting.id.desc()),
+    query = select(Meeting).where(Meeting.co_id == co.id)
+    page = keyset_page(
+        query,
+        [Meeting.held_at, Meeting.id],
+        after=request.args.get("after"),
+        before=request.args.get("before"),
         per_page=PER_PAGE,
-        error_out=False,
     )
-    return render_template("meetings/index.html", co=co, page=page)
+    return render_template("meetings/index.html", co=co, page=page, total=bounded_count(query))
 
 
 @bp.route("/co/<int:co_id>/meetings/new", methods=["GET", "POST"])

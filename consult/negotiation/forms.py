@@ -7,12 +7,14 @@ from wtforms import (
     DecimalField,
     Form,
     HiddenField,
+    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import HiddenInput
 
 from consult.attachments.forms import AttachmentsField
 from consult.core.enums import MessageKind, ProposalState
@@ -178,3 +180,9 @@ class OfferVoteForm(FlaskForm):
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"],
         validators=[InputRequired(_l("Give the closing date and time."))],
     )
+
+
+class ReadForm(FlaskForm):
+    """The reader's receipt: the newest message on the page they read."""
+
+    up_to = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=1)])

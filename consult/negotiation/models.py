@@ -14,7 +14,8 @@ class Message(TimestampMixin, db.Model):
 
     __tablename__ = "messages"
     __table_args__ = (
-        Index("ix_messages_proposal_created", "proposal_id", "created_at"),
+        # the thread's order, read a page at a time (consult.core.pages)
+        Index("ix_messages_proposal_order", "proposal_id", "created_at", "id"),
         CheckConstraint(
             "(offer_municipal_share IS NULL OR offer_municipal_share >= 0)"
             " AND (offer_community_cash IS NULL OR offer_community_cash >= 0)"

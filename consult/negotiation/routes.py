@@ -35,6 +35,7 @@ from consult.negotiation.forms import (
     OfferAcceptForm,
     OfferRejectForm,
     OfferVoteForm,
+    ReadForm,
 )
 from consult.negotiation.models import Message
 from consult.proposals.models import Proposal
@@ -64,11 +65,14 @@ def inbox(municipality_id: int):
         int(form.settlement.data) if form.settlement.data and not form.settlement.errors else None
     )
     sort = form.sort.data if not form.sort.errors else "newest"
-    page = db.paginate(
-        service.inbox_query(m, state=state, settlement_id=settlement_id, sort=sort),
-        page=request.args.get("page", 1, type=int),
+    page = service.inbox_page(
+        m,
+        state=state,
+        settlement_id=settlement_id,
+        sort=sort,
+        after=request.args.get("after"),
+        before=request.args.get("before"),
         per_page=PER_PAGE,
-        error_out=False,
     )
     now = utcnow()
     filters = {
@@ -85,7 +89,8 @@ def inbox(municipality_id: int):
         municipality=m,
         form=form,
         page=page,
-        entries=service.inbox_entries(list(page.items), m, current_user, now),
+        entries=service.inbox_entries(page.items, m, current_user, now),
+        total=service.inbox_count(m, state=state, settlement_id=settlement_id),
         summary=service.inbox_summary(m, now),
         filters=filters,
     )
@@ -95,14 +100,26 @@ def inbox(municipality_id: int):
 @login_required
 def thread(proposal_id: int):
     proposal = load(Proposal, proposal_id, "view_thread")
-    # A write on GET, allowed only because it is this reader's own read receipt: it changes
-    # nothing anyone else sees, and reloading the page does it again harmlessly.
-    service.mark_read(current_user, proposal.id)
-    try:
-        db.session.commit()
-    except IntegrityError:  # the same reader opened the thread twice at once: one receipt wins
-        db.session.rollback()
+    # Read-only: the read receipt is a POST the page sends (see ``read``).
     return _render_thread(proposal)
+
+
+@bp.route("/proposals/<int:proposal_id>/thread/read", methods=["POST"])
+@login_required
+def read(proposal_id: int):
+    """The reader's receipt: they have seen the thread up to the message ``up_to``. The page
+    sends it by itself (``static/js/read.js``); without JavaScript it is a button."""
+    proposal = load(Proposal, proposal_id, "view_thread")
+    form = ReadForm()
+    if form.validate_on_submit():
+        service.mark_read(current_user, proposal.id, form.up_to.data)
+        try:
+            db.session.commit()
+        except IntegrityError:  # the same reader sent two receipts at once: one wins
+            db.session.rollback()
+    if request.headers.get("X-Requested-With") == "fetch":
+        return "", 204
+    return _back(proposal)
 
 
 @bp.route("/proposals/<int:proposal_id>/thread/messages", methods=["POST"])
@@ -112,13 +129,15 @@ def post_message(proposal_id: int):
     form = _message_form(proposal)
     if form.validate_on_submit():
         try:
-            service.post_message(
+            message = service.post_message(
                 proposal,
                 current_user,
                 MessageKind(form.kind.data),
                 form.body.data,
                 uploads=form.files.uploads,
             )
+            # who answers in the thread has read it: no receipt to send for what came before
+            service.mark_read(current_user, proposal.id, message.id)
         except Refusal as error:
             db.session.rollback()
             show_refusal(form, error, "body")
@@ -231,8 +250,17 @@ def _render_thread(
         counter_form.community_cash.data = latest.community_cash
         counter_form.community_labour.data = latest.community_labour
         counter_form.timeline.data = latest.timeline
-    messages = service.thread_messages(proposal)
+    page = service.thread_page(
+        proposal,
+        earlier_than=request.args.get("after"),
+        later_than=request.args.get("before"),
+    )
+    messages = list(reversed(page.items))  # oldest first on the page
     waiting = service.open_offer(proposal)
+    unread = service.unread_counts(current_user, [proposal.id]).get(proposal.id, 0)
+    read_form = None
+    if unread and messages:
+        read_form = ReadForm(formdata=None, up_to=messages[-1].id)
     return render_template(
         "negotiation/thread.html",
         proposal=proposal,
@@ -240,10 +268,14 @@ def _render_thread(
         latest=latest,
         versions=proposal.versions,
         messages=messages,
+        page=page,
+        message_count=service.message_count(proposal),
+        read_form=read_form,
+        unread=unread,
         files=service.message_attachments(messages),
         diffs={
             m.id: service.offer_diff(m)
-            for m in messages
+            for m in [*messages, *([waiting] if waiting and waiting not in messages else [])]
             if m.kind == MessageKind.COUNTER_OFFER and m.version is not None
         },
         clock=service.response_clock(proposal, utcnow()),

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, case, func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from consult.attachments.models import Attachment
 from consult.attachments.service import Upload, store
@@ -31,6 +31,7 @@ from consult.core.enums import (
     VoteResult,
     VoteSubject,
 )
+from consult.core.pages import Count, KeysetPage, bounded_count, keyset_page
 from consult.core.permissions import can, is_member, is_officer_of
 from consult.core.refusal import Refusal
 from consult.extensions import db
@@ -75,11 +76,35 @@ def unread_counts(user: User, proposal_ids: list[int]) -> dict[int, int]:
     return {pid: count for pid, count in rows}
 
 
-def mark_read(user: User, proposal_id: int) -> None:
-    """Remember that ``user`` has seen every message of the thread so far."""
-    latest = db.session.scalar(
-        select(func.max(Message.id)).where(Message.proposal_id == proposal_id)
+def unread_in_co(user: User, co_id: int) -> int:
+    """Messages written by others in all the CO's threads since ``user`` last read each."""
+    last_read = (
+        select(ThreadRead.proposal_id, ThreadRead.last_read_message_id)
+        .where(ThreadRead.user_id == user.id)
+        .subquery()
     )
+    return (
+        db.session.scalar(
+            select(func.count(Message.id))
+            .join(Proposal, Proposal.id == Message.proposal_id)
+            .outerjoin(last_read, last_read.c.proposal_id == Message.proposal_id)
+            .where(
+                Proposal.co_id == co_id,
+                Message.author_id.is_distinct_from(user.id),
+                Message.id > func.coalesce(last_read.c.last_read_message_id, 0),
+            )
+        )
+        or 0
+    )
+
+
+def mark_read(user: User, proposal_id: int, up_to: int | None = None) -> None:
+    """Remember that ``user`` has seen the thread's messages up to the message ``up_to``
+    (the newest on the page they read), or all of them; a receipt never moves back."""
+    query = select(func.max(Message.id)).where(Message.proposal_id == proposal_id)
+    if up_to is not None:
+        query = query.where(Message.id <= up_to)
+    latest = db.session.scalar(query)
     if latest is None:
         return
     row = db.session.scalar(
@@ -115,33 +140,77 @@ def _overdue_cutoff(municipality: Municipality, now: datetime) -> datetime:
     return now - timedelta(days=municipality.response_target_days + 1)
 
 
-def inbox_query(
+def _inbox_filtered(
+    municipality: Municipality, state: ProposalState | None, settlement_id: int | None
+) -> Select:
+    query = select(Proposal).where(
+        Proposal.municipality_id == municipality.id, Proposal.submitted_at.is_not(None)
+    )
+    if state is not None:
+        query = query.where(Proposal.state == state)
+    if settlement_id is not None:
+        query = query.where(
+            Proposal.co_id.in_(
+                select(CommunityOrganisation.id).where(
+                    CommunityOrganisation.settlement_id == settlement_id
+                )
+            )
+        )
+    return query
+
+
+def _waiting_rank():
+    """SQL: 0 for a proposal still waiting for its first response, 1 otherwise."""
+    return case((_awaiting_response(), 0), else_=1)
+
+
+def inbox_page(
     municipality: Municipality,
     *,
     state: ProposalState | None = None,
     settlement_id: int | None = None,
     sort: str = "newest",
-) -> Select:
-    """Every proposal submitted to ``municipality``, filtered and sorted, for pagination.
+    after: str | None = None,
+    before: str | None = None,
+    per_page: int = 20,
+) -> KeysetPage:
+    """One page of the proposals submitted to ``municipality``, filtered and sorted.
 
     ``sort`` is ``newest`` (latest submission first) or ``waiting`` (those still waiting for a
-    first response first, the longest-waiting at the top; then the answered ones, oldest first).
+    first response first, the longest-waiting at the top; then the answered ones, oldest
+    first). Pages are read by keyset on ``(submitted_at, id)``, which the index
+    ``ix_proposals_municipality_submitted`` serves: page 200 costs what page 1 does.
     """
-    query = (
-        select(Proposal)
-        .join(Proposal.organisation)
-        .where(Proposal.municipality_id == municipality.id, Proposal.submitted_at.is_not(None))
-        .options(joinedload(Proposal.organisation).joinedload(CommunityOrganisation.settlement))
+    query = _inbox_filtered(municipality, state, settlement_id).options(
+        selectinload(Proposal.organisation).selectinload(CommunityOrganisation.settlement)
     )
-    if state is not None:
-        query = query.where(Proposal.state == state)
-    if settlement_id is not None:
-        query = query.where(CommunityOrganisation.settlement_id == settlement_id)
     if sort == "waiting":
-        return query.order_by(
-            case((_awaiting_response(), 0), else_=1), Proposal.submitted_at, Proposal.id
+        return keyset_page(
+            query,
+            [_waiting_rank(), Proposal.submitted_at, Proposal.id],
+            key=lambda p: [0 if awaiting_response(p) else 1, p.submitted_at, p.id],
+            after=after,
+            before=before,
+            per_page=per_page,
+            descending=False,
         )
-    return query.order_by(Proposal.submitted_at.desc(), Proposal.id.desc())
+    return keyset_page(
+        query,
+        [Proposal.submitted_at, Proposal.id],
+        after=after,
+        before=before,
+        per_page=per_page,
+    )
+
+
+def inbox_count(
+    municipality: Municipality,
+    *,
+    state: ProposalState | None = None,
+    settlement_id: int | None = None,
+) -> Count:
+    """How many proposals the filtered inbox holds, counting no further than the cap."""
+    return bounded_count(_inbox_filtered(municipality, state, settlement_id))
 
 
 @dataclass(frozen=True)
@@ -216,8 +285,13 @@ def inbox_entries(
 # --- the thread -----------------------------------------------------------------------------
 
 
+#: how many messages a page of the thread shows
+THREAD_PAGE = 30
+
+
 def thread_messages(proposal: Proposal) -> list[Message]:
-    """The proposal's messages, oldest first, with authors and versions loaded."""
+    """All the proposal's messages, oldest first, with authors and versions loaded (for the
+    printable dossier; the thread page reads :func:`thread_page`)."""
     return list(
         db.session.scalars(
             select(Message)
@@ -226,6 +300,31 @@ def thread_messages(proposal: Proposal) -> list[Message]:
             .order_by(Message.created_at, Message.id)
         )
     )
+
+
+def thread_page(
+    proposal: Proposal,
+    *,
+    earlier_than: str | None = None,
+    later_than: str | None = None,
+    per_page: int = THREAD_PAGE,
+) -> KeysetPage:
+    """The latest ``per_page`` messages of the thread, or those before (or after) a cursor,
+    newest first in ``items`` (the page shows them reversed, oldest first). Keyset on
+    ``ix_messages_proposal_order``: a thread of 500 messages costs what one of 30 does."""
+    return keyset_page(
+        select(Message)
+        .where(Message.proposal_id == proposal.id)
+        .options(selectinload(Message.author), selectinload(Message.version)),
+        [Message.created_at, Message.id],
+        after=earlier_than,
+        before=later_than,
+        per_page=per_page,
+    )
+
+
+def message_count(proposal: Proposal) -> Count:
+    return bounded_count(select(Message.id).where(Message.proposal_id == proposal.id))
 
 
 def side_of(user: User, proposal: Proposal) -> Side | None:

@@ -30,7 +30,9 @@ class Problem(TimestampMixin, db.Model):
         CheckConstraint(
             "longitude IS NULL OR longitude BETWEEN -180 AND 180", name="longitude_range"
         ),
-        Index("ix_problems_co_status", "co_id", "status"),
+        # the keyset orders of a CO's problems, all or by status (consult.core.pages)
+        Index("ix_problems_co_status_created", "co_id", "status", "created_at", "id"),
+        Index("ix_problems_co_created", "co_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,6 +9,7 @@ from consult.attachments import service as attachments
 from consult.communities.models import CommunityOrganisation
 from consult.core.enums import ProblemCategory, ProblemStatus
 from consult.core.forms import load, show_refusal
+from consult.core.pages import bounded_count, keyset_page
 from consult.core.permissions import can, require
 from consult.core.templating import ActionForm
 from consult.extensions import db
@@ -33,12 +34,21 @@ def index(co_id: int):
         query = query.where(Problem.status == ProblemStatus(chosen["status"]))
     if "category" in chosen:
         query = query.where(Problem.category == ProblemCategory(chosen["category"]))
-    page = db.paginate(
-        query.order_by(Problem.created_at.desc(), Problem.id.desc()),
+    page = keyset_page(
+        query,
+        [Problem.created_at, Problem.id],
+        after=request.args.get("after"),
+        before=request.args.get("before"),
         per_page=PER_PAGE,
-        error_out=False,
     )
-    return render_template("problems/index.html", co=co, page=page, filters=filters, args=chosen)
+    return render_template(
+        "problems/index.html",
+        co=co,
+        page=page,
+        total=bounded_count(query),
+        filters=filters,
+        args=chosen,
+    )
 
 
 @bp.route("/co/<int:co_id>/problems/new", methods=["GET", "POST"])

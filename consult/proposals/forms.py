@@ -7,16 +7,18 @@ from wtforms import (
     DateTimeLocalField,
     DecimalField,
     FloatField,
+    Form,
     IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from consult.core.enums import InfrastructureType
+from consult.core.enums import InfrastructureType, ProposalState
 
 NOT_NEGATIVE = NumberRange(min=0, message=_l("Cannot be negative."))
 
@@ -105,4 +107,14 @@ class WithdrawForm(FlaskForm):
     reason = TextAreaField(
         _l("Why is the proposal withdrawn?"),
         validators=[DataRequired(_l("Say why the proposal is withdrawn.")), Length(max=1000)],
+    )
+
+
+class ProposalFilterForm(Form):
+    """The filter of a CO's proposals list, read from the query string (GET: no CSRF)."""
+
+    state = SelectField(
+        _l("State"),
+        choices=[SelectChoice("", _l("All states")), *ProposalState.choices()],
+        default="",
     )

@@ -96,6 +96,9 @@ class Proposal(SchemeTermsMixin, TimestampMixin, db.Model):
         ),
         Index("ix_proposals_municipality_state", "municipality_id", "state"),
         Index("ix_proposals_co_state", "co_id", "state"),
+        # the keyset orders of the inbox and of a CO's list (consult.core.pages)
+        Index("ix_proposals_municipality_submitted", "municipality_id", "submitted_at", "id"),
+        Index("ix_proposals_co_created", "co_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

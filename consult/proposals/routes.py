@@ -22,10 +22,11 @@ from consult.meetings.models import Meeting
 from consult.negotiation import service as negotiation
 from consult.proposals import (
     bp,
+    lists,
     service,
     versions,  # noqa: F401  (its views attach to the same blueprint)
 )
-from consult.proposals.forms import OpenVoteForm, ProposalForm, WithdrawForm
+from consult.proposals.forms import OpenVoteForm, ProposalFilterForm, ProposalForm, WithdrawForm
 from consult.proposals.models import Proposal, ProposalVersion
 from consult.votes import service as votes
 from consult.votes.forms import TallyForm, VoteForm
@@ -52,6 +53,38 @@ def _expired() -> None:
 def _problem_choices(form: ProposalForm, problems) -> dict:
     form.problems.choices = [SelectChoice(pr.id, pr.title) for pr in problems]
     return {pr.id: pr for pr in problems}
+
+
+# --- the CO's list ---------------------------------------------------------------------------
+
+PER_PAGE = 20
+
+
+@bp.route("/co/<int:co_id>/proposals")
+@login_required
+def index(co_id: int):
+    """All the CO's proposals the reader may see, newest first, a page at a time."""
+    co = load(CommunityOrganisation, co_id, "view")
+    internal = can(current_user, "view_internal", co)
+    filters = ProposalFilterForm(request.args)
+    # An unknown state in the query string just means "no filter", never an error.
+    state = ProposalState(filters.state.data) if filters.validate() and filters.state.data else None
+    page = lists.page(
+        co,
+        internal=internal,
+        state=state,
+        after=request.args.get("after"),
+        before=request.args.get("before"),
+        per_page=PER_PAGE,
+    )
+    return render_template(
+        "proposals/index.html",
+        co=co,
+        page=page,
+        filters=filters,
+        args={"state": state.value} if state else {},
+        unread=negotiation.unread_counts(current_user, [p.id for p in page.items]),
+    )
 
 
 # --- drafting -------------------------------------------------------------------------------

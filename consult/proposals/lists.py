@@ -1,0 +1,58 @@
+"""A CO's proposals as bounded lists: counts by state, the newest few, one page at a time."""
+
+from sqlalchemy import Select, func, select
+
+from consult.communities.models import CommunityOrganisation
+from consult.core.enums import ProposalState
+from consult.core.pages import KeysetPage, keyset_page
+from consult.extensions import db
+from consult.proposals.models import Proposal
+
+
+def visible(co: CommunityOrganisation, *, internal: bool) -> Select:
+    """The CO's proposals the reader may list: all for its own people, only those submitted
+    for the municipality's officers."""
+    query = select(Proposal).where(Proposal.co_id == co.id)
+    if not internal:
+        query = query.where(Proposal.submitted_at.is_not(None))
+    return query
+
+
+def state_counts(co: CommunityOrganisation, *, internal: bool) -> dict[ProposalState, int]:
+    """How many of the CO's proposals are in each state (read from ``ix_proposals_co_state``)."""
+    query = visible(co, internal=internal).subquery()
+    rows = db.session.execute(select(query.c.state, func.count()).group_by(query.c.state))
+    return {state: n for state, n in rows}
+
+
+def newest(co: CommunityOrganisation, *, internal: bool, limit: int = 5) -> list[Proposal]:
+    """The CO's latest proposals, newest first."""
+    return list(
+        db.session.scalars(
+            visible(co, internal=internal)
+            .order_by(Proposal.created_at.desc(), Proposal.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def page(
+    co: CommunityOrganisation,
+    *,
+    internal: bool,
+    state: ProposalState | None = None,
+    after: str | None = None,
+    before: str | None = None,
+    per_page: int = 20,
+) -> KeysetPage:
+    """One page of the CO's proposals, newest first (keyset on ``ix_proposals_co_created``)."""
+    query = visible(co, internal=internal)
+    if state is not None:
+        query = query.where(Proposal.state == state)
+    return keyset_page(
+        query,
+        [Proposal.created_at, Proposal.id],
+        after=after,
+        before=before,
+        per_page=per_page,
+    )

@@ -1,0 +1,193 @@
+"""Pages bounded by what they show, not by the data behind them: the CO home's sections, the
+CO's proposals list, and the same number of SQL statements whatever the programme's size."""
+
+from datetime import timedelta
+
+import pytest
+from flask import g
+from sqlalchemy import event
+
+from consult.communities.routes import HOME_NEWEST
+from consult.core.db import utcnow
+from consult.core.enums import MessageKind, ProblemStatus, ProposalState
+from consult.extensions import db
+from consult.negotiation import service as negotiation
+from consult.proposals.models import ProposalVersion
+from tests.helpers import pager_link
+
+
+@pytest.fixture
+def as_user(login, client):
+    def _as(user):
+        g.pop("_login_user", None)
+        return login(user)
+
+    return _as
+
+
+def _submitted(make, co, **kw):
+    p = make.proposal(co, state=kw.pop("state", ProposalState.SUBMITTED), **kw)
+    db.session.add(ProposalVersion(proposal=p, number=1, reason="submitted", **p.terms()))
+    db.session.flush()
+    return p
+
+
+# --- the CO home ----------------------------------------------------------------------------
+
+
+def test_co_home_shows_counts_and_the_newest_few(world, make, client, as_user):
+    start = utcnow() - timedelta(days=40)
+    for i in range(HOME_NEWEST + 4):
+        make.proposal(world.co, title=f"Draft #{i:02d}", created_at=start + timedelta(days=i))
+    for i in range(3):
+        _submitted(make, world.co, title=f"Sent #{i}", created_at=start - timedelta(days=i))
+    for i in range(HOME_NEWEST + 7):
+        make.problem(world.co, title=f"Issue #{i:02d}", created_at=start + timedelta(days=i))
+    make.problem(world.co, title="Closed issue", status=ProblemStatus.CLOSED)
+    db.session.commit()
+    as_user(world.leader)
+    html = client.get(f"/co/{world.co.id}").get_data(as_text=True)
+    drafts = [f"Draft #{i:02d}" for i in range(HOME_NEWEST + 4)]
+    assert [t for t in drafts if t in html] == drafts[-HOME_NEWEST:]
+    assert f"({HOME_NEWEST + 4 + 3})" in html  # all proposals
+    assert "Draft</a> <small>(9)</small>" in html and "Submitted</a> <small>(3)</small>" in html
+    assert f'href="/co/{world.co.id}/proposals?state=submitted"' in html
+    assert f'href="/co/{world.co.id}/proposals"' in html
+    issues = [f"Issue #{i:02d}" for i in range(HOME_NEWEST + 7)]
+    assert [t for t in issues if t in html] == issues[-HOME_NEWEST:]
+    assert f"({HOME_NEWEST + 7})" in html and "Closed issue" not in html
+    assert f'href="/co/{world.co.id}/problems?status=open"' in html
+
+
+def test_co_home_officer_counts_only_what_was_submitted(world, make, client, as_user):
+    make.proposal(world.co, title="Kitchen-table draft")
+    _submitted(make, world.co, title="Sent to the city")
+    db.session.commit()
+    as_user(world.officer)
+    html = client.get(f"/co/{world.co.id}").get_data(as_text=True)
+    assert "Sent to the city" in html and "Kitchen-table draft" not in html
+    assert "Draft</a>" not in html and "(1)" in html
+
+
+def test_open_problem_count_stops_at_its_cap(world, make, app, monkeypatch):
+    from consult.core import pages
+
+    for _ in range(4):
+        make.problem(world.co)
+    db.session.commit()
+    from sqlalchemy import select
+
+    from consult.problems.models import Problem
+
+    query = select(Problem).where(Problem.co_id == world.co.id)
+    assert pages.bounded_count(query, cap=3) == pages.Count(3, True)
+    assert pages.bounded_count(query, cap=4) == pages.Count(4, False)
+    from consult.core.formatting import count
+
+    with app.test_request_context():
+        assert count(pages.Count(1000, True)) == "1,000+"
+        assert count(pages.Count(12, False)) == "12"
+
+
+def test_unread_banner_counts_every_thread_of_the_co(world, make, client, as_user):
+    old = _submitted(make, world.co, title="Old one", created_at=utcnow() - timedelta(days=90))
+    for _ in range(HOME_NEWEST + 1):  # pushes the old proposal off the home's newest few
+        make.proposal(world.co)
+    negotiation.post_message(old, world.officer, MessageKind.COMMENT, "Any news?")
+    db.session.commit()
+    as_user(world.leader)
+    html = client.get(f"/co/{world.co.id}").get_data(as_text=True)
+    assert "Old one" not in html
+    assert "1 unread messages from the municipality" in html
+
+
+# --- the CO's proposals list ----------------------------------------------------------------
+
+
+def test_proposals_list_pages_filters_and_hides_drafts_from_officers(world, make, client, as_user):
+    start = utcnow() - timedelta(days=60)
+    for i in range(23):
+        make.proposal(world.co, title=f"Scheme #{i:02d}", created_at=start + timedelta(days=i))
+    _submitted(make, world.co, title="Sent scheme", created_at=start - timedelta(days=1))
+    db.session.commit()
+    as_user(world.member)
+    first = client.get(f"/co/{world.co.id}/proposals").get_data(as_text=True)
+    assert "Scheme #22" in first and "Scheme #03" in first and "Scheme #02" not in first
+    second = client.get(pager_link(first)).get_data(as_text=True)
+    assert "Scheme #02" in second and "Sent scheme" in second and "Scheme #03" not in second
+    only_sent = client.get(f"/co/{world.co.id}/proposals?state=submitted").get_data(as_text=True)
+    assert "Sent scheme" in only_sent and "Scheme #" not in only_sent
+    junk = client.get(f"/co/{world.co.id}/proposals?state=nonsense&after=zz")
+    assert junk.status_code == 200 and "Scheme #22" in junk.get_data(as_text=True)
+    as_user(world.officer)
+    html = client.get(f"/co/{world.co.id}/proposals").get_data(as_text=True)
+    assert "Sent scheme" in html and "Scheme #" not in html
+    as_user(world.other_leader)
+    assert client.get(f"/co/{world.co.id}/proposals").status_code == 403
+
+
+# --- the same statements at every size -------------------------------------------------------
+
+
+def _statements(client, url) -> int:
+    g.pop("_login_user", None)  # each request loads like a new one (IsolatedClient)
+    db.session.expire_all()
+    seen = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        r = client.get(url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert r.status_code == 200, url
+    return len(seen)
+
+
+def _grow(world, make, n: int) -> None:
+    """More of everything on the pages measured: proposals, problems, meetings, messages."""
+    start = utcnow() - timedelta(days=300)
+    for i in range(n):
+        at = start + timedelta(hours=i)
+        p = _submitted(make, world.co, created_at=at, submitted_at=at)
+        negotiation.post_message(p, world.officer, MessageKind.COMMENT, f"Note {i}")
+        make.proposal(world.co, created_at=at)
+        make.problem(world.co, created_at=at)
+        make.meeting(world.co, held_at=at)
+    db.session.commit()
+
+
+@pytest.mark.parametrize("who", ["leader", "officer"])
+def test_statement_counts_do_not_grow_with_the_data(world, make, client, as_user, who):
+    p = _submitted(make, world.co, title="The measured one")
+    for i in range(3):
+        negotiation.post_message(p, world.officer, MessageKind.COMMENT, f"First {i}")
+    db.session.commit()
+    urls = [
+        f"/co/{world.co.id}",
+        f"/co/{world.co.id}/proposals",
+        f"/co/{world.co.id}/problems",
+        f"/co/{world.co.id}/problems?status=open",
+        f"/proposals/{p.id}",
+        f"/proposals/{p.id}/thread",
+    ]
+    if who == "leader":
+        urls.append(f"/co/{world.co.id}/meetings")
+    else:
+        urls.append(f"/municipalities/{world.municipality.id}/inbox")
+        urls.append(f"/municipalities/{world.municipality.id}/inbox?sort=waiting")
+    as_user(getattr(world, who))
+    small = {u: _statements(client, u) for u in urls}
+    _grow(world, make, 45)
+    for i in range(45):  # a long thread on the measured proposal
+        negotiation.post_message(p, world.leader, MessageKind.COMMENT, f"Later {i}")
+    db.session.commit()
+    as_user(getattr(world, who))
+    large = {u: _statements(client, u) for u in urls}
+    assert small == large
+    # a page deep in the lists costs what the first does
+    for u in (f"/co/{world.co.id}/proposals", f"/proposals/{p.id}/thread"):
+        html = client.get(u).get_data(as_text=True)
+        assert _statements(client, pager_link(html)) <= large[u]
