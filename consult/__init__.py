@@ -91,6 +91,7 @@ def _finish_config(app: Flask) -> None:
             app.config[key] = not development
     if not app.config.get("UPLOAD_FOLDER"):
         app.config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
+    _upload_limits(app.config)
     # Copies, never the class defaults: several apps (tests) must not share one dict.
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -98,6 +99,29 @@ def _finish_config(app: Flask) -> None:
     else:
         options.setdefault("pool_pre_ping", True)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _upload_limits(cfg) -> None:
+    """Numbers from the environment come as text; the request limit follows the file limits."""
+    from consult.attachments.service import MAX_FILES
+
+    for key in (
+        "UPLOAD_MAX_BYTES",
+        "UPLOAD_FORM_BYTES",
+        "UPLOAD_MAX_PIXELS",
+        "UPLOAD_DISPLAY_PX",
+        "UPLOAD_THUMB_PX",
+        "MAX_CONTENT_LENGTH",
+        "UPLOAD_MIN_FREE_BYTES",
+    ):
+        if cfg.get(key) is not None:
+            cfg[key] = int(cfg[key])
+    if isinstance(cfg.get("UPLOAD_KEEP_ORIGINAL"), str):
+        cfg["UPLOAD_KEEP_ORIGINAL"] = cfg["UPLOAD_KEEP_ORIGINAL"].lower() in {"1", "true", "yes"}
+    if cfg.get("MAX_CONTENT_LENGTH") is None:
+        cfg["MAX_CONTENT_LENGTH"] = MAX_FILES * cfg["UPLOAD_MAX_BYTES"] + cfg["UPLOAD_FORM_BYTES"]
+    if cfg.get("UPLOAD_MIN_FREE_BYTES") is None:
+        cfg["UPLOAD_MIN_FREE_BYTES"] = cfg["MAX_CONTENT_LENGTH"]
 
 
 def _under_command_line() -> bool:

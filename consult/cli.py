@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
+from consult.attachments.cli import clean_uploads
 from consult.core.enums import Gender, UserRole
 from consult.extensions import db
 from consult.notifications.cli import send_mail
@@ -38,6 +39,7 @@ def register(app) -> None:
     app.cli.add_command(seed_demo)
     app.cli.add_command(send_mail)
     app.cli.add_command(close_votes)
+    app.cli.add_command(clean_uploads)
 
 
 @click.command("create-user")

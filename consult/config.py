@@ -27,9 +27,23 @@ class Defaults:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = timedelta(days=30)
-    MAX_CONTENT_LENGTH = 12 * 1024 * 1024  # whole request; each upload is checked separately
-    UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+    #: whole request; None: worked out in create_app as the most files a form takes times
+    #: UPLOAD_MAX_BYTES, plus UPLOAD_FORM_BYTES for the typed fields
+    MAX_CONTENT_LENGTH = None
+    #: each uploaded file, as sent (today's phones: 2–12 MB a photo, HEIC or JPEG)
+    UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+    UPLOAD_FORM_BYTES = 1024 * 1024
+    #: photos declaring more pixels are refused before decoding (decompression bombs)
+    UPLOAD_MAX_PIXELS = 64_000_000
+    #: long side of the stored photo and of its thumbnail, in pixels
+    UPLOAD_DISPLAY_PX = 1600
+    UPLOAD_THUMB_PX = 320
+    #: keep the photo as sent (with its metadata, location included) beside the re-encoded
+    #: one; never served. Off: only the re-encoded photo is kept.
+    UPLOAD_KEEP_ORIGINAL = False
     UPLOAD_FOLDER = None  # filled in create_app: instance/uploads
+    #: /healthz reports the storage "full" below this much free space; None: one full request
+    UPLOAD_MIN_FREE_BYTES = None
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"
     LANGUAGES = {"en": "English", "km": "ខ្មែរ"}

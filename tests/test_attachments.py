@@ -13,6 +13,7 @@ from consult.attachments import service
 from consult.attachments.models import Attachment
 from consult.extensions import db
 from consult.meetings.models import Meeting
+from tests import images
 
 
 def png_bytes(width: int = 2, height: int = 2) -> bytes:
@@ -33,8 +34,6 @@ def png_bytes(width: int = 2, height: int = 2) -> bytes:
 
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 32
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 24
 
 
 def get_status(client, url: str) -> int:
@@ -60,20 +59,29 @@ def attachment_count() -> int:
 
 
 @pytest.mark.parametrize(
-    ("data", "expected"),
+    ("make_file", "sent_as"),
     [
-        (png_bytes(), "image/png"),
-        (JPEG, "image/jpeg"),
-        (WEBP, "image/webp"),
-        (PDF, "application/pdf"),
+        (png_bytes, "image/png"),
+        (images.jpeg_bytes, "image/jpeg"),
+        (images.webp_bytes, "image/webp"),
+        (images.heic_bytes, "image/heic"),
     ],
 )
-def test_check_upload_decides_type_by_content(app, data, expected):
-    # The browser's claim and the name say otherwise; the bytes decide.
+def test_check_upload_decides_type_by_content(app, make_file, sent_as):
+    # The browser's claim and the name say otherwise; the bytes decide. Photos are re-encoded.
+    data = make_file()
+    assert service.sniff(data) == sent_as
     checked = service.check_upload(upload(data, "whatever.txt", "text/plain"))
-    assert checked.content_type == expected
-    assert checked.data == data
+    assert checked.content_type == "image/webp"
+    assert images.read_back(checked.data).format == "WEBP"
     assert checked.original_name == "whatever.txt"
+
+
+def test_check_upload_keeps_a_pdf_as_sent(app):
+    checked = service.check_upload(upload(PDF, "minutes.txt", "text/plain"))
+    assert checked.content_type == "application/pdf"
+    assert checked.data == PDF
+    assert checked.thumbnail is None
 
 
 def test_check_upload_refuses_text_named_like_a_photo(app):
@@ -93,19 +101,16 @@ def test_check_upload_refuses_empty_file(app):
     assert "empty.png" in str(refused.value)
 
 
-def test_check_upload_refuses_oversize_naming_file_and_limit(app):
-    app.config["UPLOAD_MAX_BYTES"] = 1024 * 1024
-    try:
-        big = png_bytes() + b"\x00" * (1024 * 1024)
-        with pytest.raises(service.UploadRefused) as refused:
-            service.check_upload(upload(big, "big.png"))
-        message = str(refused.value)
-        assert "big.png" in message and "1" in message and "MB" in message
-        # exactly at the limit is fine
-        exact = png_bytes() + b"\x00" * (1024 * 1024 - len(png_bytes()))
-        assert service.check_upload(upload(exact, "exact.png")).size == 1024 * 1024
-    finally:
-        app.config["UPLOAD_MAX_BYTES"] = 5 * 1024 * 1024
+def test_check_upload_refuses_oversize_naming_file_and_limit(app, monkeypatch):
+    monkeypatch.setitem(app.config, "UPLOAD_MAX_BYTES", 1024 * 1024)
+    big = png_bytes() + b"\x00" * (1024 * 1024)
+    with pytest.raises(service.UploadRefused) as refused:
+        service.check_upload(upload(big, "big.png"))
+    message = str(refused.value)
+    assert "big.png" in message and "1" in message and "MB" in message
+    # exactly at the limit is fine
+    exact = png_bytes() + b"\x00" * (1024 * 1024 - len(png_bytes()))
+    assert service.check_upload(upload(exact, "exact.png")).width == 2
 
 
 def test_check_upload_can_be_limited_to_images(app):
@@ -137,17 +142,18 @@ def test_store_writes_random_names_and_keeps_committed_files(app, world, make):
     db.session.commit()
     assert attachment.meeting_id == meeting.id and attachment.problem_id is None
     assert attachment.original_name == "evil.png"
-    assert "evil" not in attachment.stored_name and attachment.stored_name.endswith(".png")
-    assert files_on_disk(app) == [attachment.stored_name]
-    with open(service.path_of(attachment), "rb") as fh:
-        assert fh.read() == png_bytes()
+    assert "evil" not in attachment.stored_name and attachment.stored_name.endswith(".webp")
+    assert sorted(files_on_disk(app)) == sorted([attachment.stored_name, attachment.thumb_name])
+    with open(os.path.join(app.config["UPLOAD_FOLDER"], attachment.stored_name), "rb") as fh:
+        assert fh.read() == checked[0].data
+    assert (attachment.width, attachment.height) == (2, 2)
 
 
 def test_rolled_back_store_removes_its_files(app, world, make):
     meeting = make.meeting(world.co)
     db.session.commit()
     service.store(service.check_uploads([upload(png_bytes())]), owner=meeting, by=world.leader)
-    assert len(files_on_disk(app)) == 1
+    assert len(files_on_disk(app)) == 2  # the photo and its thumbnail
     db.session.rollback()
     assert files_on_disk(app) == []
     assert attachment_count() == 0
@@ -181,12 +187,13 @@ def test_download_image_inline_with_stored_type_and_nosniff(client, login, world
     login(world.member)
     r = client.get(f"/attachments/{attachment.id}")
     assert r.status_code == 200
-    assert r.mimetype == "image/png"
+    assert r.mimetype == "image/webp"
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     disposition = r.headers["Content-Disposition"]
     assert disposition.startswith("inline")
     assert "filename*=UTF-8''" in disposition and "%E1%9E" in disposition  # Khmer, encoded
-    assert r.data == png_bytes()
+    assert ".webp" in disposition and ".png" not in disposition
+    assert images.read_back(r.data).size == (2, 2)
     r.close()
 
 

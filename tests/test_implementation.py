@@ -17,8 +17,9 @@ from consult.notifications.models import Notification
 from consult.proposals.models import Proposal
 from consult.proposals.workflow import TransitionRefused
 from tests.helpers import csrf_token
+from tests.test_attachments import png_bytes
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = png_bytes()  # a real photo: a bare PNG header is refused as damaged
 
 
 def agreed(make, co, state=ProposalState.AGREED, **kw):

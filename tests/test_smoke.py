@@ -1,7 +1,7 @@
 def test_healthz_ok(client):
     r = client.get("/healthz")
     assert r.status_code == 200
-    assert r.get_json() == {"status": "ok", "database": "ok"}
+    assert r.get_json() == {"status": "ok", "database": "ok", "storage": "ok"}
 
 
 def test_world_builds(world, login, client):

@@ -2,7 +2,9 @@
 
 Add ``files = AttachmentsField(_l("Photos"))`` to any FlaskForm (and ``enctype=
 "multipart/form-data"`` to the ``<form>``); after ``validate_on_submit()`` the checked files are
-in ``form.files.uploads``, ready for ``attachments.service.store(..., owner=...)``.
+in ``form.files.uploads``, already written to the storage (staged) and ready for
+``attachments.service.store(..., owner=...)``. A file refused by content or size, or a storage
+that cannot take files, is an error on this field: the form is shown again with what was typed.
 """
 
 from flask_babel import lazy_gettext as _l
@@ -14,6 +16,7 @@ from consult.attachments.service import (
     MAX_FILES,
     UploadRefused,
     check_uploads,
+    stage,
 )
 
 AGAIN = _l("Files are not kept when the form is shown again: please choose them again.")
@@ -41,7 +44,9 @@ class AttachmentsField(MultipleFileField):
         if validation_stopped or self.errors:
             return
         try:
-            self.uploads = check_uploads(self.data, allowed=self.allowed, max_files=self.max_files)
+            self.uploads = stage(
+                check_uploads(self.data, allowed=self.allowed, max_files=self.max_files)
+            )
         except UploadRefused as refused:
             self.uploads = []
             self.errors.append(str(refused))

@@ -6,7 +6,11 @@ from consult.extensions import db
 
 
 class Attachment(TimestampMixin, db.Model):
-    """A photo or PDF stored under ``instance/uploads``, belonging to exactly one record."""
+    """A photo or PDF kept by the attachments storage, belonging to exactly one record.
+
+    A photo is stored re-encoded (upright, without any metadata, at most the display size) with
+    a small thumbnail beside it; the file as sent is kept only when ``UPLOAD_KEEP_ORIGINAL``
+    says so, and is never served."""
 
     __tablename__ = "attachments"
     __table_args__ = (
@@ -34,6 +38,15 @@ class Attachment(TimestampMixin, db.Model):
     #: detected from the content, not from the name or the browser's claim
     content_type: Mapped[str] = mapped_column(String(60))
     size_bytes: Mapped[int]
+    #: pixels of the stored photo (None for documents and photos stored before re-encoding)
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    #: stored name of the small version shown in lists and threads
+    thumb_name: Mapped[str | None] = mapped_column(String(80), unique=True)
+    thumb_width: Mapped[int | None]
+    thumb_height: Mapped[int | None]
+    #: stored name of the file as it was sent (only with UPLOAD_KEEP_ORIGINAL); never served
+    original_stored_name: Mapped[str | None] = mapped_column(String(80), unique=True)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     uploaded_by: Mapped["User | None"] = relationship()  # noqa: F821

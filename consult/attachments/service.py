@@ -1,22 +1,29 @@
-"""Uploaded photos and PDFs: checked by content, stored under a random name, served by owner.
+"""Uploaded photos and PDFs: checked by content, photos re-encoded, kept by the storage under
+random names, served by owner.
 
 The API is generic: any record with an ``attachments`` owner column (a meeting, a problem, a
 negotiation message, an implementation update) uses the same three steps:
 
-1. ``check_uploads(files)`` (or the ``AttachmentsField`` form field, which calls it) reads and
-   checks *every* file before anything is written;
-2. ``store(uploads, owner=..., by=...)`` writes the files and adds the rows (flushes, never
-   commits);
-3. the view commits once. Should the transaction end without a commit (a refused service, a
-   failed commit, a rolled-back session), the files written for it are removed again, so a
-   failed request leaves neither a row nor a file behind.
+1. ``check_uploads(files)`` reads and checks *every* file before anything is written. A photo
+   (JPEG, PNG, WebP, or HEIC from an iPhone) is decoded and written anew: upright, without any
+   metadata (GPS above all), at most ``UPLOAD_DISPLAY_PX`` on its long side, with a thumbnail.
+   The ``AttachmentsField`` form field calls it and then ``stage``s the files, so a storage
+   problem is shown on the field, with everything typed kept;
+2. ``store(uploads, owner=..., by=...)`` adds the rows (staging first what is not staged yet;
+   flushes, never commits);
+3. the view commits once. Should the request or transaction end without a commit (a refused
+   form or service, a failed commit, a rolled-back session), the files written for it are
+   removed again, so a failed request leaves neither a row nor a file behind. Files left by a
+   process killed between writing and committing are found by ``consult clean-uploads``.
+
+Files are kept by ``storage.storage()``; nothing outside this package knows where.
 """
 
-import os
 import secrets
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import format_decimal
@@ -24,20 +31,25 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from consult.attachments import images
 from consult.attachments.models import Attachment
+from consult.attachments.storage import StorageError, storage
+from consult.core.db import utcnow
 from consult.core.refusal import Refusal
 from consult.extensions import db
 
-JPEG, PNG, WEBP, PDF = "image/jpeg", "image/png", "image/webp", "application/pdf"
-IMAGES = frozenset({JPEG, PNG, WEBP})
-ALL_TYPES = frozenset({JPEG, PNG, WEBP, PDF})
-#: at most this many files in one form
+JPEG, PNG, WEBP, HEIC = "image/jpeg", "image/png", "image/webp", "image/heic"
+PDF = "application/pdf"
+IMAGES = frozenset({JPEG, PNG, WEBP, HEIC})
+ALL_TYPES = frozenset({JPEG, PNG, WEBP, HEIC, PDF})
+#: at most this many files in one form (the request size limit is worked out from it)
 MAX_FILES = 5
 #: the extension a stored or downloaded file gets for its detected type (first one preferred)
 EXTENSIONS = {
     JPEG: (".jpg", ".jpeg"),
     PNG: (".png",),
     WEBP: (".webp",),
+    HEIC: (".heic", ".heif"),
     PDF: (".pdf",),
 }
 # Which record owns an attachment, by the owner's table.
@@ -54,13 +66,28 @@ class UploadRefused(Refusal):
     """A readable reason an uploaded file was not accepted."""
 
 
+class StorageUnavailable(UploadRefused):
+    """The files were fine but could not be kept (storage unwritable or full)."""
+
+
 @dataclass(frozen=True)
 class Upload:
-    """A file that passed ``check_upload``: its content, detected type and the name it came with."""
+    """A file that passed ``check_upload``, ready to be kept: for a photo, its re-encoded
+    display version and thumbnail; for a document, its content as sent. The ``*_name``
+    fields are set once ``stage`` has written it."""
 
     original_name: str
     content_type: str
     data: bytes
+    width: int | None = None
+    height: int | None = None
+    thumbnail: images.Rendition | None = None
+    #: the file as sent, only when UPLOAD_KEEP_ORIGINAL is on
+    original: bytes | None = None
+    original_type: str | None = None
+    stored_name: str | None = None
+    thumb_name: str | None = None
+    original_stored_name: str | None = None
 
     @property
     def size(self) -> int:
@@ -75,6 +102,8 @@ def sniff(data: bytes) -> str | None:
         return PNG
     if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return WEBP
+    if images.is_heif(data):
+        return HEIC
     if data.startswith(b"%PDF-"):
         return PDF
     return None
@@ -91,14 +120,21 @@ def _megabytes(n: int) -> str:
     return format_decimal(round(n / (1024 * 1024), 1))
 
 
+def limits() -> dict:
+    """The limits to state on forms and error pages: files per form, MB per file."""
+    return {"files": MAX_FILES, "mb": _megabytes(current_app.config["UPLOAD_MAX_BYTES"])}
+
+
 def check_upload(file_storage, *, allowed: Iterable[str] = ALL_TYPES) -> Upload:
     """Read one uploaded file and accept it only if its *content* is an allowed type.
 
-    The browser's filename and claimed type are ignored: the first bytes decide. Empty files
-    and files over ``UPLOAD_MAX_BYTES`` are refused with a message naming the file.
-    """
+    The browser's filename and claimed type are ignored: the first bytes decide, and a photo
+    must decode. Empty files, files over ``UPLOAD_MAX_BYTES`` and photos of more than
+    ``UPLOAD_MAX_PIXELS`` are refused with a message naming the file. A photo comes back
+    re-encoded (see ``images.reencode``)."""
+    config = current_app.config
     name = display_name(file_storage.filename)
-    limit = current_app.config["UPLOAD_MAX_BYTES"]
+    limit = config["UPLOAD_MAX_BYTES"]
     data = file_storage.stream.read(limit + 1)
     if not data:
         raise UploadRefused(_l("“%(name)s” is empty.", name=name))
@@ -113,13 +149,63 @@ def check_upload(file_storage, *, allowed: Iterable[str] = ALL_TYPES) -> Upload:
     content_type = sniff(data)
     if content_type is None or content_type not in set(allowed):
         if set(allowed) <= IMAGES:
-            message = _l("“%(name)s” is not a photo (JPEG, PNG or WebP).", name=name)
+            message = _l("“%(name)s” is not a photo (JPEG, PNG, WebP or HEIC).", name=name)
         else:
             message = _l(
-                "“%(name)s” is not a photo (JPEG, PNG or WebP) or a PDF document.", name=name
+                "“%(name)s” is not a photo (JPEG, PNG, WebP or HEIC) or a PDF document.",
+                name=name,
             )
         raise UploadRefused(message)
-    return Upload(original_name=name, content_type=content_type, data=data)
+    if content_type not in IMAGES:
+        return Upload(original_name=name, content_type=content_type, data=data)
+    return _photo(name, content_type, data)
+
+
+def _photo(name: str, content_type: str, data: bytes) -> Upload:
+    config = current_app.config
+    max_pixels = config["UPLOAD_MAX_PIXELS"]
+    try:
+        display, thumb = images.reencode(
+            data,
+            max_side=config["UPLOAD_DISPLAY_PX"],
+            thumb_side=config["UPLOAD_THUMB_PX"],
+            max_pixels=max_pixels,
+        )
+    except images.TooManyPixels as bomb:
+        megapixels = format_decimal(round(max_pixels / 1_000_000))
+        if bomb.width and bomb.height:
+            raise UploadRefused(
+                _l(
+                    "“%(name)s” has too many pixels (%(width)s × %(height)s): a photo may "
+                    "have at most %(mp)s megapixels.",
+                    name=name,
+                    width=format_decimal(bomb.width),
+                    height=format_decimal(bomb.height),
+                    mp=megapixels,
+                )
+            ) from None
+        raise UploadRefused(
+            _l(
+                "“%(name)s” has too many pixels: a photo may have at most %(mp)s megapixels.",
+                name=name,
+                mp=megapixels,
+            )
+        ) from None
+    except images.NotAnImage:
+        raise UploadRefused(
+            _l("“%(name)s” could not be read as a photo: the file may be damaged.", name=name)
+        ) from None
+    keep = bool(config.get("UPLOAD_KEEP_ORIGINAL"))
+    return Upload(
+        original_name=name,
+        content_type=display.content_type,
+        data=display.data,
+        width=display.width,
+        height=display.height,
+        thumbnail=thumb,
+        original=data if keep else None,
+        original_type=content_type if keep else None,
+    )
 
 
 def check_uploads(
@@ -132,34 +218,74 @@ def check_uploads(
     return [check_upload(f, allowed=allowed) for f in chosen]
 
 
-def store(uploads: Iterable[Upload], *, owner, by=None) -> list[Attachment]:
-    """Write checked uploads under ``UPLOAD_FOLDER`` with random names and attach them to
-    ``owner`` (a meeting, problem, message or implementation update). Flushes; never commits.
+def _new_name(content_type: str, suffix: str = "") -> str:
+    return secrets.token_hex(16) + suffix + EXTENSIONS[content_type][0]
 
-    Each file written is remembered on the session: if the transaction ends without a commit,
-    the file is removed again.
-    """
+
+def stage(uploads: Iterable[Upload]) -> list[Upload]:
+    """Write checked uploads to the storage now, under new random names, before any record
+    exists. They stay only if the transaction commits; a request that ends without a commit
+    removes them. Raises ``StorageUnavailable`` (having removed what it wrote) when the
+    storage cannot take them."""
+    files = storage()
+    pending = db.session.info.setdefault(_PENDING, [])
+    staged = []
+    written = []
+    try:
+        for upload in uploads:
+            if upload.stored_name:
+                staged.append(upload)
+                continue
+            names = {"stored_name": _new_name(upload.content_type)}
+            contents = [(names["stored_name"], upload.data)]
+            if upload.thumbnail is not None:
+                names["thumb_name"] = _new_name(upload.thumbnail.content_type, ".thumb")
+                contents.append((names["thumb_name"], upload.thumbnail.data))
+            if upload.original is not None:
+                names["original_stored_name"] = _new_name(upload.original_type, ".original")
+                contents.append((names["original_stored_name"], upload.original))
+            for name, data in contents:
+                files.write(name, data)
+                written.append(name)
+                pending.append((files, name))
+            staged.append(replace(upload, **names))
+    except StorageError as error:
+        for name in written:
+            files.delete(name)
+        raise StorageUnavailable(
+            _l(
+                "%(problem)s Nothing was saved. Try again later, or save without the files.",
+                problem=error.message,
+            )
+        ) from error
+    return staged
+
+
+def store(uploads: Iterable[Upload], *, owner, by=None) -> list[Attachment]:
+    """Keep checked uploads (staging those not yet written) and attach them to ``owner`` (a
+    meeting, problem, message or implementation update). Flushes; never commits.
+
+    Raises ``StorageUnavailable`` when the storage cannot take the files."""
     uploads = list(uploads)
     if not uploads:
         return []
     column = _OWNER_COLUMNS[owner.__tablename__]
     if owner.id is None:
         db.session.flush()
-    folder = current_app.config["UPLOAD_FOLDER"]
-    os.makedirs(folder, exist_ok=True)
-    pending = db.session.info.setdefault(_PENDING, [])
     stored = []
-    for upload in uploads:
-        stored_name = secrets.token_hex(16) + EXTENSIONS[upload.content_type][0]
-        path = os.path.join(folder, stored_name)
-        with open(path, "xb") as fh:  # "x": a name clash fails rather than overwrites
-            pending.append(path)
-            fh.write(upload.data)
+    for upload in stage(uploads):
+        thumb = upload.thumbnail
         attachment = Attachment(
             original_name=upload.original_name[:255],
-            stored_name=stored_name,
+            stored_name=upload.stored_name,
             content_type=upload.content_type,
             size_bytes=upload.size,
+            width=upload.width,
+            height=upload.height,
+            thumb_name=upload.thumb_name,
+            thumb_width=thumb.width if thumb else None,
+            thumb_height=thumb.height if thumb else None,
+            original_stored_name=upload.original_stored_name,
             uploaded_by_id=getattr(by, "id", None),
             **{column: owner.id},
         )
@@ -195,18 +321,82 @@ def owner_of(attachment: Attachment):
     return None
 
 
-def path_of(attachment: Attachment) -> str:
-    return os.path.join(current_app.config["UPLOAD_FOLDER"], attachment.stored_name)
+def send(attachment: Attachment, *, thumbnail: bool = False):
+    """A response with the attachment's file (its thumbnail when asked and there is one), or
+    None when the storage no longer has it."""
+    name = (thumbnail and attachment.thumb_name) or attachment.stored_name
+    files = storage()
+    if not files.exists(name):
+        return None
+    return files.send(
+        name,
+        mimetype=attachment.content_type,
+        # Photos open in the page; PDFs are saved, never rendered by the browser from our origin.
+        as_attachment=not attachment.is_image,
+        download_name=download_name(attachment),
+    )
 
 
 def download_name(attachment: Attachment) -> str:
     """A name to save the file under: the uploader's name without folders or control
-    characters, ending in an extension that matches the detected content."""
+    characters, ending in an extension that matches the stored content (a re-encoded
+    ``IMG_0042.HEIC`` saves as ``IMG_0042.webp``)."""
     name = display_name(attachment.original_name).strip(". ")
     extensions = EXTENSIONS.get(attachment.content_type, ())
+    if attachment.is_image:
+        stem, dot, ext = name.rpartition(".")
+        if dot and stem and "." + ext.lower() in _IMAGE_EXTENSIONS:
+            name = stem
     if extensions and not name.lower().endswith(extensions):
         name = (name or "attachment") + extensions[0]
     return name
+
+
+_IMAGE_EXTENSIONS = {e for t in IMAGES for e in EXTENSIONS[t]}
+
+
+def storage_status() -> str:
+    """``ok``, ``unwritable`` or ``full``: whether new files can be kept now."""
+    return storage().check()
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What ``audit_storage`` found."""
+
+    orphans: list[str]  # files without a row, older than the grace period
+    missing: list[tuple[int, str]]  # (attachment id, stored name) of rows whose file is gone
+
+
+def audit_storage(*, grace: timedelta = timedelta(hours=1), remove: bool = False) -> Audit:
+    """Compare the storage with the attachment rows. Files no row names (left by a process
+    killed between writing and committing) are orphans once older than ``grace`` (younger
+    ones may belong to a request still running); ``remove`` deletes them."""
+    names: dict[str, int] = {}
+    for row in db.session.execute(
+        select(
+            Attachment.id,
+            Attachment.stored_name,
+            Attachment.thumb_name,
+            Attachment.original_stored_name,
+        )
+    ):
+        for name in row[1:]:
+            if name:
+                names[name] = row.id
+    files = storage()
+    cutoff: datetime = utcnow() - grace
+    present = set()
+    orphans = []
+    for name, written_at in files.listing():
+        present.add(name)
+        if name not in names and written_at < cutoff:
+            orphans.append(name)
+    if remove:
+        for name in orphans:
+            files.delete(name)
+    missing = sorted({(i, n) for n, i in names.items() if n not in present})
+    return Audit(orphans=sorted(orphans), missing=missing)
 
 
 # --- removing files whose transaction did not commit ---------------------------------------
@@ -222,8 +412,11 @@ def _remove_uncommitted_files(session: Session, transaction) -> None:
     # after_commit runs first and empties the list, so what is left here was never committed.
     if transaction.parent is not None:
         return
-    for path in session.info.pop(_PENDING, []):
-        try:
-            os.remove(path)
-        except FileNotFoundError:
-            pass
+    remove_uncommitted(session)
+
+
+def remove_uncommitted(session: Session) -> None:
+    """Delete the files staged in ``session`` since its last commit (also called when a
+    request ends, for files staged by a form that never reached a transaction)."""
+    for files, name in session.info.pop(_PENDING, []):
+        files.delete(name)

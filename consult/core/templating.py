@@ -21,7 +21,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["count"] = formatting.count
     app.jinja_env.globals["percent"] = formatting.percent
     app.jinja_env.globals["can"] = lambda action, obj=None: can(current_user, action, obj)
-    app.jinja_env.globals["ActionForm"] = ActionForm
+    # Templates only render its CSRF token. Without form data it never reads the request
+    # body, so an error page about that very body (413) can still render base.html.
+    app.jinja_env.globals["ActionForm"] = lambda: ActionForm(formdata=None)
 
     @app.context_processor
     def _common():

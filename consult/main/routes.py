@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
+from consult.attachments import service as attachments
 from consult.auth.service import safe_next
 from consult.core.templating import ActionForm
 from consult.extensions import csrf, db, limiter
@@ -31,13 +32,20 @@ def index():
 @limiter.exempt
 @csrf.exempt
 def healthz():
+    """``200 {"status": "ok", "database": "ok", "storage": "ok"}``; 503 with ``"status":
+    "error"`` when the database is unreachable or files cannot be kept (``"storage":
+    "unwritable"`` or ``"full"``)."""
+    report = {"status": "ok", "database": "ok", "storage": attachments.storage_status()}
     try:
         db.session.execute(text("SELECT 1"))
     except Exception:  # any failure to reach the database is "down", whatever the driver says
         current_app.logger.exception("health check: database unreachable")
         db.session.rollback()
-        return jsonify(status="error", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
+        report["database"] = "unreachable"
+    if report["database"] != "ok" or report["storage"] != "ok":
+        report["status"] = "error"
+        return jsonify(report), 503
+    return jsonify(report)
 
 
 @bp.route("/language", methods=["POST"])
@@ -52,11 +60,19 @@ def set_language():
     return redirect(safe_next(request.form.get("next")) or url_for("main.index"))
 
 
+# Error pages never read the request body: it may be the very thing that failed (too large,
+# cut off), and reading it again inside the handler turned a 413 into a bare 500. Templates
+# get their CSRF-only forms without form data (see core.templating), so base.html is safe.
+ERROR_PAGES = (400, 403, 404, 405, 413, 429, 500, 503)
+
+
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
     if request.path.startswith("/api/") or request.path == "/healthz":
         return jsonify(error=error.name, code=error.code), error.code
-    if error.code in (400, 403, 404, 405, 413, 429):
+    if error.code == 500:
+        return server_error(error)
+    if error.code in ERROR_PAGES:
         return render_template("errors/error.html", error=error, message=_error_message(error)), (
             error.code
         )
@@ -70,14 +86,25 @@ def server_error(error):
 
 
 def _error_message(error: HTTPException | None) -> str:
+    if error is None:
+        return _("Something went wrong on our side. What you did was not saved; please try again.")
+    if error.code == 413:
+        limits = attachments.limits()
+        return _(
+            "What you sent is too large: a form takes at most %(n)d files of %(mb)s MB each. "
+            "Nothing was saved. Go back (what you typed is usually still there) and choose "
+            "fewer or smaller files.",
+            n=limits["files"],
+            mb=limits["mb"],
+        )
     messages = {
         400: _("The request could not be understood. Please go back and try again."),
         403: _("You do not have access to this page."),
         404: _("This page does not exist, or it was moved."),
         405: _("This action cannot be done this way."),
-        413: _("The file is too large. Please send a smaller one."),
         429: _("Too many attempts. Please wait a minute and try again."),
+        503: _(
+            "Consult cannot answer just now. Nothing was saved; please try again in a few minutes."
+        ),
     }
-    if error is None:
-        return _("Something went wrong on our side. What you did was not saved; please try again.")
     return messages.get(error.code, error.description)
