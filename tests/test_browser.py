@@ -118,3 +118,41 @@ def test_every_main_screen_fits_a_360_px_phone(demo_app):
                     too_wide.append((path, width))
             context.close()
     assert too_wide == []
+
+
+def test_two_large_phone_photos_upload_at_360_px_and_show_as_thumbnails(demo_app):
+    from sqlalchemy import select
+
+    from consult.communities.models import CommunityOrganisation
+    from consult.extensions import db
+    from tests.images import noisy_jpeg_bytes
+
+    co = db.session.scalar(select(CommunityOrganisation.id).order_by(CommunityOrganisation.id))
+    photo = noisy_jpeg_bytes()  # 12 MP, about 7 MB: two of them were over the old limits
+    assert len(photo) > 6 * 1024 * 1024
+    files = [
+        {"name": name, "mimeType": "image/jpeg", "buffer": photo}
+        for name in ("IMG_1001.JPG", "IMG_1002.JPG")
+    ]
+    with serving(demo_app) as base, browser() as b:
+        page = b.new_page(viewport={"width": 360, "height": 740})
+        log_in(page, base, "012 000 001", demo_app.config["DEMO_PASSWORD"])
+        page.goto(f"{base}/co/{co}/problems/new")
+        assert "20 MB each" in page.inner_text("form.form")
+        page.fill("input[name=title]", "Drain blocked by the market")
+        page.set_input_files("input[name=photos]", files)
+        with page.expect_navigation():
+            page.click("form.form button.primary")
+        assert "The problem is recorded." in page.inner_text("main")
+        thumbs = page.locator("ul.thumbs img")
+        assert thumbs.count() == 2
+        for i in range(2):
+            thumb = thumbs.nth(i)
+            thumb.scroll_into_view_if_needed()
+            page.wait_for_function(
+                "img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle()
+            )
+            assert "/thumbnail" in thumb.get_attribute("src")
+            assert int(thumb.get_attribute("height")) == 320  # portrait: the phone was upright
+            assert thumb.evaluate("img => img.naturalHeight") == 320
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
