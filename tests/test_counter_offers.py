@@ -26,6 +26,7 @@ from consult.proposals.models import ProposalVersion
 from consult.proposals.workflow import TransitionRefused
 from consult.votes.models import VoteRound
 from tests.helpers import csrf_token
+from tests.test_attachments import png_bytes
 
 # The factory's proposal: 34,000,000 requested, 2,000,000 cash, 4,000,000 labour.
 
@@ -459,7 +460,7 @@ def test_counter_offer_negative_or_junk_money_refused_on_the_page(world, make, c
 def test_counter_offer_with_a_photo(world, make, client, as_user):
     import io
 
-    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+    png = png_bytes()
     p = submitted(make, world.co)
     db.session.commit()
     as_user(world.officer)
