@@ -102,22 +102,10 @@ def _finish_config(app: Flask) -> None:
 
 
 def _upload_limits(cfg) -> None:
-    """Numbers from the environment come as text; the request limit follows the file limits."""
+    """The request limit follows the file limits: the most files a form takes, each at most
+    UPLOAD_MAX_BYTES, and room for the typed fields."""
     from consult.attachments.service import MAX_FILES
 
-    for key in (
-        "UPLOAD_MAX_BYTES",
-        "UPLOAD_FORM_BYTES",
-        "UPLOAD_MAX_PIXELS",
-        "UPLOAD_DISPLAY_PX",
-        "UPLOAD_THUMB_PX",
-        "MAX_CONTENT_LENGTH",
-        "UPLOAD_MIN_FREE_BYTES",
-    ):
-        if cfg.get(key) is not None:
-            cfg[key] = int(cfg[key])
-    if isinstance(cfg.get("UPLOAD_KEEP_ORIGINAL"), str):
-        cfg["UPLOAD_KEEP_ORIGINAL"] = cfg["UPLOAD_KEEP_ORIGINAL"].lower() in {"1", "true", "yes"}
     if cfg.get("MAX_CONTENT_LENGTH") is None:
         cfg["MAX_CONTENT_LENGTH"] = MAX_FILES * cfg["UPLOAD_MAX_BYTES"] + cfg["UPLOAD_FORM_BYTES"]
     if cfg.get("UPLOAD_MIN_FREE_BYTES") is None:

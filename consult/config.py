@@ -141,6 +141,8 @@ _TYPES = {
     "CONSULT_ENV": _environment,
     "SESSION_COOKIE_SECURE": _boolean,
     "REMEMBER_COOKIE_SECURE": _boolean,
+    "MAX_CONTENT_LENGTH": _whole_number,
+    "UPLOAD_MIN_FREE_BYTES": _whole_number,
 }
 
 

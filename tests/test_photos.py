@@ -206,8 +206,9 @@ def test_the_form_states_the_limits(app, client, login, world):
     assert "where and with what they were taken is removed" in html
 
 
-def test_the_request_limit_follows_the_file_limits(tmp_path, database):
-    app = make_test_app(database, tmp_path, UPLOAD_MAX_BYTES="10485760")  # as from the env
+def test_the_request_limit_follows_the_file_limits(tmp_path, database, monkeypatch):
+    monkeypatch.setenv("CONSULT_UPLOAD_MAX_BYTES", "10485760")
+    app = make_test_app(database, tmp_path)
     assert app.config["UPLOAD_MAX_BYTES"] == 10 * 1024 * 1024
     assert app.config["MAX_CONTENT_LENGTH"] == 5 * 10 * 1024 * 1024 + 1024 * 1024
     with app.app_context():

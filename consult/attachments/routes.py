@@ -1,11 +1,12 @@
 """Serving stored attachments to whoever may see the record they belong to."""
 
 from flask import abort
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from consult.attachments import bp, service
 from consult.attachments.models import Attachment
-from consult.core.permissions import require
+from consult.attachments.policy import AttachmentAction
+from consult.core.forms import load
 from consult.extensions import db
 
 
@@ -22,8 +23,8 @@ def thumbnail(attachment_id: int):
 
 
 def _serve(attachment_id: int, *, thumbnail: bool):
-    attachment = db.get_or_404(Attachment, attachment_id)
-    require(current_user, "view", attachment)  # decided by the owner: meeting, problem…
+    # 404, then 403 as decided by the owner: meeting, problem…
+    attachment = load(Attachment, attachment_id, AttachmentAction.VIEW)
     response = service.send(attachment, thumbnail=thumbnail)
     if response is None:
         abort(404)
