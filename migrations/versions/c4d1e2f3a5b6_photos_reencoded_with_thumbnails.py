@@ -1,7 +1,7 @@
 """photos re-encoded with thumbnails: sizes, thumbnail and kept-original names
 
 Revision ID: c4d1e2f3a5b6
-Revises: f298166f81bf
+Revises: a7c3e5d10b42
 Create Date: 2026-11-30 10:45:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4d1e2f3a5b6'
-down_revision = 'f298166f81bf'
+down_revision = 'a7c3e5d10b42'
 branch_labels = None
 depends_on = None
 
