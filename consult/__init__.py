@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from consult import config
 from consult.core import catalogs
-from consult.extensions import babel, csrf, db, limiter, login_manager, migrate
+from consult.extensions import babel, cache, csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(__file__).resolve().parent
@@ -55,6 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     catalogs.ensure_compiled(PACKAGE / "translations")
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
     limiter.init_app(app)
+    cache.init_app(app)
 
     from consult import models  # noqa: F401  (complete metadata before anything queries)
 
@@ -89,6 +90,8 @@ def _finish_config(app: Flask) -> None:
     for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
         if app.config.get(key) is None:  # Secure cookies need HTTPS, so not on a laptop
             app.config[key] = not development
+    if app.config["CACHE_TYPE"] == "FileSystemCache" and not app.config.get("CACHE_DIR"):
+        app.config["CACHE_DIR"] = os.path.join(app.instance_path, "cache")
     if not app.config.get("UPLOAD_FOLDER"):
         app.config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
     _upload_limits(app.config)

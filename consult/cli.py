@@ -9,6 +9,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from consult.attachments.cli import clean_uploads
+from consult.core.db import utcnow
 from consult.core.enums import Gender, UserRole
 from consult.extensions import db
 from consult.notifications.cli import send_mail
@@ -40,6 +41,7 @@ def register(app) -> None:
     app.cli.add_command(send_mail)
     app.cli.add_command(close_votes)
     app.cli.add_command(clean_uploads)
+    app.cli.add_command(refresh_monitoring)
 
 
 @click.command("create-user")
@@ -99,6 +101,29 @@ def seed_demo(reset):
     click.echo(f"Open http://127.0.0.1:5000 and log in with password {password!r} as:")
     for label, login in demo.LOGINS:
         click.echo(f"  {label:<44} {login}")
+
+
+@click.command("refresh-monitoring")
+@with_appcontext
+def refresh_monitoring():
+    """Recompute the dashboard's snapshots (the whole programme and each country, this year
+    and the last 12 months, in every language) ahead of readers; run it from cron more often
+    than MONITORING_SNAPSHOT_SECONDS."""
+    from flask_babel import force_locale
+
+    from consult.monitoring import service, snapshots
+
+    today = utcnow().date()
+    _, countries = service.places()
+    scopes = []
+    for start, end in (service.this_year(today), service.last_12_months(today)):
+        scopes.append(service.Scope(start, end))
+        scopes.extend(service.Scope(start, end, country=c) for c in countries)
+    for locale in current_app.config["LANGUAGES"]:
+        with current_app.test_request_context(), force_locale(locale):
+            for scope in scopes:
+                snapshots.take(scope, refresh=True)
+    click.echo(f"{len(scopes) * len(current_app.config['LANGUAGES'])} snapshots refreshed.")
 
 
 if __name__ == "__main__":  # pragma: no cover

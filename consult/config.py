@@ -51,6 +51,14 @@ class Defaults:
     #: X-Forwarded-Proto are then trusted, so rate limits and the audit see the real client
     PROXY_COUNT = 0
     RATELIMIT_STORAGE_URI = "memory://"
+    #: Flask-Caching: files in instance/cache (shared by the workers of one machine), or Redis
+    #: when REDIS_URL is set (shared by every machine)
+    CACHE_TYPE = "FileSystemCache"
+    CACHE_DIR = None  # filled in create_app: instance/cache
+    CACHE_DEFAULT_TIMEOUT = 300
+    #: seconds the dashboard's and summaries' figures and charts are reused before they are
+    #: recomputed (the page says "as of" when); 0 recomputes them on every request
+    MONITORING_SNAPSHOT_SECONDS = 300
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute;100 per hour"
     INVITATION_DAYS = 14
@@ -193,6 +201,8 @@ def from_environment(environ=None) -> dict:
             found[setting] = _read(variable, env[variable], how)
     if "REDIS_URL" in found:
         found["RATELIMIT_STORAGE_URI"] = found["REDIS_URL"]
+        found["CACHE_TYPE"] = "RedisCache"
+        found["CACHE_REDIS_URL"] = found["REDIS_URL"]
     # Any other setting can be given as CONSULT_<NAME>, e.g. CONSULT_UPLOAD_MAX_BYTES=8000000.
     for variable, value in env.items():
         if variable.startswith("CONSULT_") and variable != "CONSULT_ENV" and value:

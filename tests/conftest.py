@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from consult import create_app
-from consult.extensions import db
+from consult.extensions import cache, db
 from tests import factories
 
 SQLITE = "sqlite"
@@ -87,6 +87,9 @@ def make_test_app(database: str, tmp_path: Path, **overrides):
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": "localhost",
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        # one process, nothing kept between runs; snapshots off unless a test turns them on
+        "CACHE_TYPE": "SimpleCache",
+        "MONITORING_SNAPSHOT_SECONDS": 0,
     }
     config.update(overrides)
     app = create_app(config)
@@ -113,6 +116,7 @@ def app(_schema_app, tmp_path):
         yield app
         db.session.remove()
         _empty_tables()
+        cache.clear()
 
 
 def _empty_tables():

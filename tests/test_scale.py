@@ -191,3 +191,128 @@ def test_statement_counts_do_not_grow_with_the_data(world, make, client, as_user
     for u in (f"/co/{world.co.id}/proposals", f"/proposals/{p.id}/thread"):
         html = client.get(u).get_data(as_text=True)
         assert _statements(client, pager_link(html)) <= large[u]
+
+
+# --- the dashboard from a snapshot, and conditional GET ---------------------------------------
+
+
+@pytest.fixture
+def snapshots_on(app, monkeypatch):
+    monkeypatch.setitem(app.config, "MONITORING_SNAPSHOT_SECONDS", 300)
+
+
+def _statement_count(client, url, **kw):
+    g.pop("_login_user", None)
+    db.session.expire_all()
+    seen = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        r = client.get(url, **kw)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return r, len(seen)
+
+
+def test_dashboard_reuses_its_snapshot_and_says_when_it_was_taken(
+    world, make, client, as_user, snapshots_on
+):
+    from consult.extensions import cache
+
+    make.meeting(world.co)
+    db.session.commit()
+    as_user(world.staff)
+    first, computed = _statement_count(client, "/monitoring/")
+    assert first.status_code == 200 and "Figures as of" in first.get_data(as_text=True)
+    again, reused = _statement_count(client, "/monitoring/")
+    assert again.get_data(as_text=True) == first.get_data(as_text=True) or reused
+    assert reused < computed - 5  # no indicator was recomputed
+    meetings = first.get_data(as_text=True).count("Meetings held")
+    assert meetings
+    make.meeting(world.co)
+    db.session.commit()
+    # within the snapshot's life the figures stay as they were, and say so
+    assert again.headers["ETag"] == client.get("/monitoring/").headers["ETag"]
+    cache.clear()  # the snapshot expires (or `consult refresh-monitoring` runs)
+    assert client.get("/monitoring/").headers["ETag"] != again.headers["ETag"]
+
+
+def test_dashboard_repeat_view_is_a_304(world, client, as_user, snapshots_on):
+    as_user(world.staff)
+    first = client.get("/monitoring/")
+    tag = first.headers["ETag"]
+    assert first.headers["Cache-Control"] in ("private, no-cache", "no-cache, private")
+    assert first.headers.get("Last-Modified")
+    repeat, statements = _statement_count(client, "/monitoring/", headers={"If-None-Match": tag})
+    assert repeat.status_code == 304 and repeat.data == b""
+    assert statements <= 6
+    # another period is another page
+    other = client.get("/monitoring/?period=last12", headers={"If-None-Match": tag})
+    assert other.status_code == 200
+    # another reader never gets a 304 on someone else's copy
+    second_staff = make_staff()
+    as_user(second_staff)
+    assert client.get("/monitoring/", headers={"If-None-Match": tag}).status_code == 200
+
+
+def make_staff():
+    from tests import factories
+
+    user = factories.staff(name="Second staff")
+    db.session.commit()
+    return user
+
+
+def test_no_304_while_a_message_waits_to_be_shown(world, client, as_user, snapshots_on):
+    as_user(world.staff)
+    tag = client.get("/monitoring/").headers["ETag"]
+    with client.session_transaction() as session:
+        session["_flashes"] = [("success", "Saved.")]
+    r = client.get("/monitoring/", headers={"If-None-Match": tag})
+    assert r.status_code == 200 and "Saved." in r.get_data(as_text=True)
+
+
+def test_refresh_command_takes_the_snapshots_ahead_of_readers(
+    world, make, client, as_user, runner, snapshots_on
+):
+    make.meeting(world.co)
+    db.session.commit()
+    result = runner.invoke(args=["refresh-monitoring"])
+    assert result.exit_code == 0, result.output
+    assert "snapshots refreshed" in result.output
+    as_user(world.staff)
+    r, statements = _statement_count(client, "/monitoring/")
+    assert r.status_code == 200 and "Figures as of" in r.get_data(as_text=True)
+    assert statements <= 8  # read from the snapshot: no indicator query
+
+
+def test_co_home_proposal_and_thread_answer_304_until_they_change(
+    world, make, client, as_user, csrf_app
+):
+    p = _submitted(make, world.co, title="Footbridge")
+    negotiation.post_message(p, world.officer, MessageKind.COMMENT, "Received.")
+    db.session.commit()
+    pages = [f"/co/{world.co.id}", f"/proposals/{p.id}", f"/proposals/{p.id}/thread"]
+    # CSRF on, as in production: the tokens on the page differ on every render
+    strict = csrf_app.test_client()
+    with strict.session_transaction() as session:
+        session["_user_id"] = str(world.leader.id)
+        session["_fresh"] = True
+    tags = {}
+    for url in pages:
+        first = strict.get(url)
+        assert first.status_code == 200 and first.headers["ETag"]
+        assert "private" in first.headers["Cache-Control"]
+        assert "no-cache" in first.headers["Cache-Control"]
+        tags[url] = first.headers["ETag"]
+        repeat = strict.get(url, headers={"If-None-Match": tags[url]})
+        assert repeat.status_code == 304 and repeat.data == b"", url
+    negotiation.post_message(p, world.officer, MessageKind.COMMENT, "When can we visit?")
+    make.problem(world.co, title="Broken lamp")
+    db.session.commit()
+    for url in pages:
+        changed = strict.get(url, headers={"If-None-Match": tags[url]})
+        assert changed.status_code == 200, url

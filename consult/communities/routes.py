@@ -1,6 +1,6 @@
 """A CO's home, its members and its voting rules; the directory of places for staff."""
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import current_app, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -13,6 +13,7 @@ from consult.communities import (
 )
 from consult.communities.forms import AddMemberForm, VotingRulesForm
 from consult.communities.models import CommunityOrganisation, Membership, Municipality, Settlement
+from consult.core.conditional import by_content
 from consult.core.db import utcnow
 from consult.core.enums import Gender, MembershipRole, ProblemStatus, ProposalState
 from consult.core.forms import load, show_refusal
@@ -90,7 +91,7 @@ def home(co_id: int):
             .limit(3)
         ).all()
     counts = proposal_lists.state_counts(co, internal=internal)
-    return render_template(
+    page = render_template(
         "communities/home.html",
         co=co,
         internal=internal,
@@ -105,6 +106,7 @@ def home(co_id: int):
         recent=recent,
         member_count=service.member_count(co.id),
     )
+    return by_content(make_response(page))
 
 
 @bp.route("/co/<int:co_id>/members", methods=["GET", "POST"])

@@ -13,11 +13,12 @@ from flask import (
 from flask_login import current_user, login_required
 
 from consult.communities.models import CommunityOrganisation, Municipality
+from consult.core.conditional import etag, tagged, unchanged
 from consult.core.db import utcnow
 from consult.core.enums import ProblemStatus, ProposalState
 from consult.core.forms import load
 from consult.core.permissions import require
-from consult.monitoring import bp, charts, exports, service
+from consult.monitoring import bp, charts, exports, service, snapshots
 from consult.monitoring.forms import DashboardForm, PeriodForm
 from consult.monitoring.service import Scope
 
@@ -54,20 +55,23 @@ def dashboard():
     """Staff: the programme's indicators for a place and a period."""
     require(current_user, "view_dashboard")
     form = _dashboard_form()
-    ind = chart_svgs = None
-    if form.validate():
-        ind = service.indicators(form.scope(_today()))
-        chart_svgs = charts.for_indicators(ind)
+    snapshot = snapshots.take(form.scope(_today())) if form.validate() else None
     query = request.args.to_dict()
-    return render_template(
+    tag = etag("dashboard", snapshot and (snapshot.key, snapshot.as_of), sorted(query.items()))
+    as_of = snapshot and snapshot.as_of
+    if (not_modified := unchanged(tag, as_of)) is not None:
+        return not_modified
+    page = render_template(
         "monitoring/dashboard.html",
         form=form,
-        ind=ind,
-        charts=chart_svgs,
+        ind=snapshot and snapshot.indicators,
+        charts=snapshot and snapshot.charts,
+        as_of=as_of,
         query=query,
         export_url=lambda name: url_for("monitoring.export", name=name, **query),
         problem_statuses=list(ProblemStatus),
     )
+    return tagged(page, tag, as_of)
 
 
 @bp.context_processor
@@ -148,16 +152,16 @@ def _map_chart(points):
 
 def _summary(template: str, scope_kw: dict, **context):
     form = PeriodForm(formdata=request.args)
-    ind = chart_svgs = None
+    snapshot = None
     if form.validate():
         start, end = form.dates(_today())
-        ind = service.indicators(Scope(start, end, **scope_kw))
-        chart_svgs = charts.for_indicators(ind)
+        snapshot = snapshots.take(Scope(start, end, **scope_kw))
     return render_template(
         template,
         form=form,
-        ind=ind,
-        charts=chart_svgs,
+        ind=snapshot and snapshot.indicators,
+        charts=snapshot and snapshot.charts,
+        as_of=snapshot and snapshot.as_of,
         problem_statuses=list(ProblemStatus),
         **context,
     )

@@ -1,6 +1,6 @@
 """The municipality's inbox and the negotiation thread of a proposal."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -9,6 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from consult.communities.models import Municipality, Settlement
 from consult.core import localtime
+from consult.core.conditional import by_content
 from consult.core.db import utcnow
 from consult.core.enums import (
     CounterOfferStatus,
@@ -101,7 +102,7 @@ def inbox(municipality_id: int):
 def thread(proposal_id: int):
     proposal = load(Proposal, proposal_id, "view_thread")
     # Read-only: the read receipt is a POST the page sends (see ``read``).
-    return _render_thread(proposal)
+    return by_content(make_response(_render_thread(proposal)))
 
 
 @bp.route("/proposals/<int:proposal_id>/thread/read", methods=["POST"])

@@ -4,6 +4,7 @@ from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from consult.auth.service import safe_next
+from consult.core import conditional
 from consult.core.forms import load
 from consult.core.templating import ActionForm
 from consult.extensions import db
@@ -21,6 +22,9 @@ def _unread_notifications() -> int:
     if not current_user.is_authenticated:
         return 0
     return service.unread_count(current_user)
+
+
+conditional.reader_parts.append(_unread_notifications)  # the menu shows it on every page
 
 
 @bp.route("/notifications")

@@ -1,6 +1,6 @@
 """Proposals: drafting, the member vote, show-of-hands tallies, submission and after."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from consult.audit.service import trail_for_proposal
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation
 from consult.core import localtime
+from consult.core.conditional import by_content
 from consult.core.db import utcnow
 from consult.core.enums import ProposalState, VoteChoice, VoteResult
 from consult.core.formatting import local_datetime
@@ -178,7 +179,7 @@ def show(proposal_id: int):
     unread = None
     if can(current_user, "view_thread", proposal):
         unread = negotiation.unread_counts(current_user, [proposal.id]).get(proposal.id, 0)
-    return render_template(
+    page = render_template(
         "proposals/show.html",
         p=proposal,
         co=proposal.organisation,
@@ -189,6 +190,7 @@ def show(proposal_id: int):
         genders=votes.GENDERS,
         results=VoteResult,
     )
+    return by_content(make_response(page))
 
 
 @bp.route("/proposals/<int:proposal_id>/versions/<int:number>")

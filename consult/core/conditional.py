@@ -1,0 +1,96 @@
+"""Conditional GET: a page that has not changed since the reader's copy is answered 304.
+
+Two ways. :func:`by_content` tags a rendered page by what it says (its CSRF tokens left
+out, since they are re-signed on every render and stay valid): always right, and a repeat
+view on a slow phone transfers nothing, but the server still builds the page. Where a cheap
+tag exists (the dashboard's snapshot time), a view computes it from what the page shows,
+asks :func:`unchanged` before it does the expensive work, and marks its response with
+:func:`tagged`. The tag also covers who reads (pages differ by person), the language, the
+number of their unread notifications (shown in the menu), the deployed templates, and a
+half-hour window: a page carries CSRF tokens and "waiting N days", so an old copy is
+rendered anew after a while even when nothing changed.
+"""
+
+import functools
+import hashlib
+import re
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from flask import Response, current_app, make_response, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+#: seconds an ETag stays valid when nothing changes
+WINDOW_SECONDS = 1800
+
+#: what else every page shows about its reader (features add theirs, e.g. the unread
+#: notifications in the menu): each is called once per tag
+reader_parts: list[Callable[[], object]] = []
+
+
+@functools.cache
+def _code_version(template_folder: str) -> str:
+    """The deployed templates, by name, size and time (the same in every worker)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(template_folder).rglob("*.html")):
+        stat = path.stat()
+        digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:12]
+
+
+def etag(*parts) -> str:
+    """The tag of a page made from ``parts`` for the current reader."""
+    reader = current_user.get_id() if current_user.is_authenticated else None
+    raw = repr(
+        (
+            parts,
+            reader,
+            str(get_locale()),
+            [part() for part in reader_parts],
+            int(time.time() // WINDOW_SECONDS),
+            _code_version(current_app.template_folder),
+        )
+    )
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def unchanged(tag: str, last_modified: datetime | None = None) -> Response | None:
+    """A 304 response when the reader already has the page tagged ``tag``; else None.
+    Never while a flash message waits to be shown (the page would lose it)."""
+    if session.get("_flashes") or not request.if_none_match.contains(tag):
+        return None
+    response = current_app.response_class(status=304)
+    _mark(response, tag, last_modified)
+    return response
+
+
+def tagged(body, tag: str, last_modified: datetime | None = None) -> Response:
+    """The rendered page ``body`` as a response carrying ``tag``."""
+    response = make_response(body)
+    _mark(response, tag, last_modified)
+    return response
+
+
+def _mark(response: Response, tag: str, last_modified: datetime | None) -> None:
+    response.set_etag(tag)
+    if last_modified is not None:
+        response.last_modified = last_modified
+    # private: it differs by reader; no-cache: ask each time (a cheap 304 when unchanged)
+    response.cache_control.private = True
+    response.cache_control.no_cache = True
+
+
+_TOKEN = re.compile(rb'(name="csrf_token" type="hidden" value=")[^"]*(")')
+
+
+def by_content(response: Response) -> Response:
+    """Tag a rendered page by its content and answer 304 when the reader's copy is the same.
+    Not while a flash message is shown (it is shown once) or for anything but a 200."""
+    if request.method != "GET" or response.status_code != 200 or session.get("_flashes"):
+        return response
+    body = _TOKEN.sub(rb"\1\2", response.get_data())
+    _mark(response, hashlib.sha256(body).hexdigest()[:32], None)
+    return response.make_conditional(request)

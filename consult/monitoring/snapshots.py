@@ -1,0 +1,59 @@
+"""The dashboard's and summaries' figures and charts, computed once and reused.
+
+The indicators read the whole programme and the charts take time to draw, so both are kept
+in the cache (Flask-Caching: files in ``instance/cache``, or Redis when ``REDIS_URL`` is set)
+for ``MONITORING_SNAPSHOT_SECONDS`` and reused by every reader of the same scope, period and
+language. The page says as of when its figures are; ``consult refresh-monitoring`` (from
+cron) recomputes the common scopes ahead of readers.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import get_locale
+from markupsafe import Markup
+
+from consult.core.db import utcnow
+from consult.extensions import cache
+from consult.monitoring import charts, service
+from consult.monitoring.service import Indicators, Scope
+
+#: bumped when Indicators or the charts change shape, so old snapshots are not read
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    indicators: Indicators
+    charts: dict[str, Markup]
+    as_of: datetime
+    key: str
+
+
+def _key(scope: Scope) -> str:
+    parts = (scope.start, scope.end, scope.municipality_id, scope.country, scope.co_id)
+    return f"monitoring:{FORMAT}:{':'.join(map(str, parts))}:{get_locale()}"
+
+
+def take(scope: Scope, *, refresh: bool = False) -> Snapshot:
+    """The figures and charts of ``scope``: from the cache when a recent snapshot is there,
+    else computed now (and kept). ``refresh`` recomputes whatever the cache holds."""
+    seconds = current_app.config["MONITORING_SNAPSHOT_SECONDS"]
+    key = _key(scope)
+    if seconds and not refresh:
+        try:
+            found = cache.get(key)
+        except Exception:  # noqa: BLE001 - a cache that is down means "compute it now"
+            current_app.logger.warning("monitoring cache unreadable", exc_info=True)
+            found = None
+        if isinstance(found, Snapshot):
+            return found
+    ind = service.indicators(scope)
+    snapshot = Snapshot(ind, charts.for_indicators(ind), utcnow(), key)
+    if seconds:
+        try:
+            cache.set(key, snapshot, timeout=seconds)
+        except Exception:  # noqa: BLE001 - the page is still right, only not kept
+            current_app.logger.warning("monitoring cache unwritable", exc_info=True)
+    return snapshot
