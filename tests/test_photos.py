@@ -421,3 +421,15 @@ def test_pages_show_sized_lazy_thumbnails_that_open_the_full_photo(app, client, 
         f'<a href="/attachments/{photo.id}"><img src="/attachments/{photo.id}/thumbnail" '
         f'width="320" height="240" alt="lane.jpg" loading="lazy"></a>'
     ) in html
+
+
+def test_files_staged_before_a_rollback_are_written_again_when_stored(app, world, make):
+    problem = make.problem(world.co)
+    db.session.commit()
+    assert problem.title  # read again: a transaction is open, as in a view after load()
+    staged = service.stage(service.check_uploads([images_upload(images.jpeg_bytes(), "lane.jpg")]))
+    db.session.rollback()  # e.g. a retry: the staged files are removed
+    assert stored_files(app) == []
+    [photo] = service.store(staged, owner=problem, by=world.member)
+    db.session.commit()
+    assert stored_files(app) == sorted([photo.stored_name, photo.thumb_name])

@@ -229,11 +229,12 @@ def stage(uploads: Iterable[Upload]) -> list[Upload]:
     storage cannot take them."""
     files = storage()
     pending = db.session.info.setdefault(_PENDING, [])
+    waiting = {name for _, name in pending}
     staged = []
     written = []
     try:
         for upload in uploads:
-            if upload.stored_name:
+            if upload.stored_name in waiting:  # staged by the form, not rolled back since
                 staged.append(upload)
                 continue
             names = {"stored_name": _new_name(upload.content_type)}
