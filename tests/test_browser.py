@@ -156,3 +156,23 @@ def test_two_large_phone_photos_upload_at_360_px_and_show_as_thumbnails(demo_app
             assert int(thumb.get_attribute("height")) == 320  # portrait: the phone was upright
             assert thumb.evaluate("img => img.naturalHeight") == 320
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+def test_a_too_large_photo_is_refused_on_the_phone_before_uploading(demo_app, monkeypatch):
+    from sqlalchemy import select
+
+    from consult.communities.models import CommunityOrganisation
+    from consult.extensions import db
+
+    monkeypatch.setitem(demo_app.config, "UPLOAD_MAX_BYTES", 100_000)
+    co = db.session.scalar(select(CommunityOrganisation.id).order_by(CommunityOrganisation.id))
+    big = {"name": "IMG_1003.JPG", "mimeType": "image/jpeg", "buffer": b"\xff" * 200_000}
+    with serving(demo_app) as base, browser() as b:
+        page = b.new_page(viewport={"width": 360, "height": 740})
+        log_in(page, base, "012 000 001", demo_app.config["DEMO_PASSWORD"])
+        page.goto(f"{base}/co/{co}/problems/new")
+        page.set_input_files("input[name=photos]", [big])
+        note = page.locator("#photos-check")
+        note.wait_for(state="visible")
+        assert "“IMG_1003.JPG” is too large" in note.inner_text()
+        assert page.eval_on_selector("input[name=photos]", "i => i.files.length") == 0

@@ -7,6 +7,7 @@ in ``form.files.uploads``, already written to the storage (staged) and ready for
 that cannot take files, is an error on this field: the form is shown again with what was typed.
 """
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
 
@@ -18,6 +19,8 @@ from consult.attachments.service import (
     check_uploads,
     stage,
 )
+from consult.attachments.service import too_large_message as _TOO_LARGE
+from consult.attachments.service import too_many_message as _TOO_MANY
 
 AGAIN = _l("Files are not kept when the form is shown again: please choose them again.")
 
@@ -39,6 +42,16 @@ class AttachmentsField(MultipleFileField):
     def chosen(self) -> bool:
         """True when the user picked files in this request (they are lost on re-render)."""
         return bool(self.data)
+
+    def __call__(self, **kwargs):
+        """The input, with the limits for the page's size check (static/js/uploads.js), in
+        the same words the server uses."""
+        limit = current_app.config["UPLOAD_MAX_BYTES"]
+        kwargs.setdefault("data-max-bytes", limit)
+        kwargs.setdefault("data-max-files", self.max_files)
+        kwargs.setdefault("data-too-many", _TOO_MANY(self.max_files))
+        kwargs.setdefault("data-too-large", _TOO_LARGE(limit))
+        return super().__call__(**kwargs)
 
     def post_validate(self, form, validation_stopped):
         if validation_stopped or self.errors:

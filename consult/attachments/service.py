@@ -125,6 +125,18 @@ def limits() -> dict:
     return {"files": MAX_FILES, "mb": _megabytes(current_app.config["UPLOAD_MAX_BYTES"])}
 
 
+def too_large_message(limit: int, name: str = "{name}"):
+    return _l(
+        "“%(name)s” is too large: each file may be at most %(limit)s MB.",
+        name=name,
+        limit=_megabytes(limit),
+    )
+
+
+def too_many_message(max_files: int):
+    return _l("Choose at most %(n)d files at a time.", n=max_files)
+
+
 def check_upload(file_storage, *, allowed: Iterable[str] = ALL_TYPES) -> Upload:
     """Read one uploaded file and accept it only if its *content* is an allowed type.
 
@@ -139,13 +151,7 @@ def check_upload(file_storage, *, allowed: Iterable[str] = ALL_TYPES) -> Upload:
     if not data:
         raise UploadRefused(_l("“%(name)s” is empty.", name=name))
     if len(data) > limit:
-        raise UploadRefused(
-            _l(
-                "“%(name)s” is too large: each file may be at most %(limit)s MB.",
-                name=name,
-                limit=_megabytes(limit),
-            )
-        )
+        raise UploadRefused(too_large_message(limit, name))
     content_type = sniff(data)
     if content_type is None or content_type not in set(allowed):
         if set(allowed) <= IMAGES:
@@ -214,7 +220,7 @@ def check_uploads(
     """Check every chosen file (inputs left empty are skipped); refuse more than ``max_files``."""
     chosen = [f for f in (files or []) if f is not None and f.filename]
     if len(chosen) > max_files:
-        raise UploadRefused(_l("Choose at most %(n)d files at a time.", n=max_files))
+        raise UploadRefused(too_many_message(max_files))
     return [check_upload(f, allowed=allowed) for f in chosen]
 
 
