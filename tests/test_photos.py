@@ -433,3 +433,16 @@ def test_files_staged_before_a_rollback_are_written_again_when_stored(app, world
     [photo] = service.store(staged, owner=problem, by=world.member)
     db.session.commit()
     assert stored_files(app) == sorted([photo.stored_name, photo.thumb_name])
+
+
+def test_the_problem_list_shows_each_problems_first_photo_small(app, client, login, world):
+    login(world.member)
+    post_problem(client, world, [(images.jpeg_bytes(800, 600), "a.jpg")] * 2, title="Drain")
+    post_problem(client, world, [], title="No photo")
+    first = db.session.scalars(select(Attachment).order_by(Attachment.id)).first()
+    html = client.get(f"/co/{world.co.id}/problems").get_data(as_text=True)
+    assert html.count('loading="lazy"') == 1
+    assert (
+        f'<a href="/attachments/{first.id}" class="cover"><img '
+        f'src="/attachments/{first.id}/thumbnail" width="320" height="240"'
+    ) in html

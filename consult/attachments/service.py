@@ -310,6 +310,23 @@ def attachments_of(owner) -> list[Attachment]:
     )
 
 
+def first_photos(owners) -> dict[int, Attachment]:
+    """The first photo with a thumbnail of each of ``owners`` (records of one kind, e.g. a
+    page of problems), by owner id, in one query: the pictures of a list."""
+    owners = list(owners)
+    if not owners:
+        return {}
+    column = getattr(Attachment, _OWNER_COLUMNS[owners[0].__tablename__])
+    found: dict[int, Attachment] = {}
+    for attachment in db.session.scalars(
+        select(Attachment)
+        .where(column.in_([o.id for o in owners]), Attachment.thumb_name.is_not(None))
+        .order_by(Attachment.id)
+    ):
+        found.setdefault(getattr(attachment, column.key), attachment)
+    return found
+
+
 def owner_of(attachment: Attachment):
     """The record an attachment belongs to (exactly one, by the table's check constraint)."""
     from consult.implementation.models import ImplementationUpdate
