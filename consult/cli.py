@@ -8,7 +8,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
-from consult.attachments.cli import clean_uploads
+from consult.attachments.cli import clean_uploads, reencode_photos
 from consult.core.db import utcnow
 from consult.core.enums import Gender, UserRole
 from consult.extensions import db
@@ -42,6 +42,7 @@ def register(app) -> None:
     app.cli.add_command(close_votes)
     app.cli.add_command(clean_uploads)
     app.cli.add_command(refresh_monitoring)
+    app.cli.add_command(reencode_photos)
 
 
 @click.command("create-user")

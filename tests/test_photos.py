@@ -446,3 +446,42 @@ def test_the_problem_list_shows_each_problems_first_photo_small(app, client, log
         f'<a href="/attachments/{first.id}" class="cover"><img '
         f'src="/attachments/{first.id}/thumbnail" width="320" height="240"'
     ) in html
+
+
+def test_reencode_photos_cleans_photos_stored_before_this_change(
+    app, client, login, runner, world, make
+):
+    problem = make.problem(world.co)
+    folder = app.config["UPLOAD_FOLDER"]
+    os.makedirs(folder, exist_ok=True)
+    rows = []
+    for name, data in (
+        ("old.jpg", images.jpeg_bytes(2000, 1500, orientation=6)),
+        ("broken.jpg", b"\xff\xd8\xff" + b"\0" * 50),
+    ):
+        with open(os.path.join(folder, name), "wb") as fh:
+            fh.write(data)
+        rows.append(
+            Attachment(
+                problem_id=problem.id,
+                original_name=name,
+                stored_name=name,
+                content_type="image/jpeg",
+                size_bytes=len(data),
+            )
+        )
+    db.session.add_all(rows)
+    db.session.commit()
+    old, broken = rows
+
+    result = runner.invoke(args=["reencode-photos"])
+    assert result.exit_code == 0, result.output
+    assert "1 photo(s) re-encoded; 1 left as they were." in result.output
+    assert f"Attachment {broken.id}: left as it is" in result.output
+    db.session.expire_all()
+    assert old.stored_name != "old.jpg" and (old.width, old.height) == (1200, 1600)
+    assert old.content_type == "image/webp" and old.thumb_name
+    assert "old.jpg" not in stored_files(app) and "broken.jpg" in stored_files(app)
+    login(world.member)
+    assert_clean(fetch(client, f"/attachments/{old.id}"))
+    assert "0 photo(s) re-encoded" in runner.invoke(args=["reencode-photos"]).output

@@ -1,4 +1,5 @@
-"""``consult clean-uploads``: files without a record removed, records without a file reported."""
+"""``consult clean-uploads``: files without a record removed, records without a file reported.
+``consult reencode-photos``: photos stored as sent (before re-encoding) re-encoded."""
 
 from datetime import timedelta
 
@@ -31,3 +32,31 @@ def clean_uploads(dry_run: bool, grace_minutes: int):
         f"{len(audit.orphans)} file(s) without an attachment {verb.lower()}; "
         f"{len(audit.missing)} file(s) of attachments missing."
     )
+
+
+@click.command("reencode-photos")
+@with_appcontext
+def reencode_photos():
+    """Re-encode the photos stored as they were sent, before uploads were re-encoded: their
+    location and camera data go, they turn upright and get a thumbnail. Run it once after
+    upgrading; running it again does nothing."""
+    from consult.attachments import service
+    from consult.attachments.models import Attachment
+    from consult.attachments.storage import storage
+    from consult.extensions import db
+
+    done = failed = 0
+    for attachment_id in [a.id for a in service.photos_to_reencode()]:
+        attachment = db.session.get(Attachment, attachment_id)
+        try:
+            old_name = service.reencode_stored(attachment)
+        except service.UploadRefused as refused:
+            db.session.rollback()
+            failed += 1
+            click.echo(f"Attachment {attachment_id}: left as it is: {refused}")
+            continue
+        db.session.commit()
+        if old_name:
+            storage().delete(old_name)
+        done += 1
+    click.echo(f"{done} photo(s) re-encoded; {failed} left as they were.")

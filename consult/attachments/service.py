@@ -379,6 +379,45 @@ def download_name(attachment: Attachment) -> str:
 _IMAGE_EXTENSIONS = {e for t in IMAGES for e in EXTENSIONS[t]}
 
 
+def photos_to_reencode() -> list[Attachment]:
+    """Photos stored as sent, before uploads were re-encoded (no thumbnail yet)."""
+    return list(
+        db.session.scalars(
+            select(Attachment)
+            .where(Attachment.thumb_name.is_(None), Attachment.content_type.in_(IMAGES))
+            .order_by(Attachment.id)
+        )
+    )
+
+
+def reencode_stored(attachment: Attachment) -> str | None:
+    """Re-encode a photo stored as it was sent, as new uploads are: upright, without
+    metadata, display size and thumbnail under new names. Flushes; the caller commits, then
+    deletes the returned old name (None: it is kept, as the original, under
+    ``UPLOAD_KEEP_ORIGINAL``). Raises ``UploadRefused`` when the file is missing or is not a
+    photo that can be decoded within the limits; the row is then left as it is."""
+    old_name = attachment.stored_name
+    data = storage().read(old_name)
+    if data is None:
+        raise UploadRefused(_l("The file is missing."))
+    content_type = sniff(data)
+    if content_type not in IMAGES:
+        raise UploadRefused(_l("The file is not a photo."))
+    [upload] = stage([replace(_photo(attachment.original_name, content_type, data), original=None)])
+    attachment.stored_name = upload.stored_name
+    attachment.content_type = upload.content_type
+    attachment.size_bytes = upload.size
+    attachment.width, attachment.height = upload.width, upload.height
+    attachment.thumb_name = upload.thumb_name
+    attachment.thumb_width = upload.thumbnail.width
+    attachment.thumb_height = upload.thumbnail.height
+    keep = bool(current_app.config.get("UPLOAD_KEEP_ORIGINAL"))
+    if keep and not attachment.original_stored_name:
+        attachment.original_stored_name = old_name
+    db.session.flush()
+    return None if keep else old_name
+
+
 def storage_status() -> str:
     """``ok``, ``unwritable`` or ``full``: whether new files can be kept now."""
     return storage().check()

@@ -1,8 +1,8 @@
 """Where attachment files are kept. Only ``consult.attachments`` talks to it.
 
 Today there is one backend, a folder on the local disk (``UPLOAD_FOLDER``). Another one (an
-object store, say) needs the same few methods: ``write``, ``delete``, ``exists``, ``listing``,
-``send`` and ``check``; the features never see a path.
+object store, say) needs the same few methods: ``write``, ``read``, ``delete``, ``exists``,
+``listing``, ``send`` and ``check``; the features never see a path.
 """
 
 import errno
@@ -70,6 +70,14 @@ class LocalStorage:
     def _refused(name: str, error: OSError) -> "StorageError":
         current_app.logger.warning("attachments: cannot write %s: %s", name, error)
         return StorageError(full=_is_full(error))
+
+    def read(self, name: str) -> bytes | None:
+        """The stored bytes, or None when there is no such file."""
+        try:
+            with open(self._path(name), "rb") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return None
 
     def delete(self, name: str) -> None:
         try:
