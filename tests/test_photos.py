@@ -122,8 +122,18 @@ def test_an_iphone_heic_photo_is_accepted_and_stored_as_webp(app, client, login,
         assert "IMG_0042.webp" in r.headers["Content-Disposition"]
 
 
-def test_png_and_webp_photos_lose_their_metadata_too(app):
-    for data in (images.webp_bytes(), images.png_image_bytes(mode="RGBA")):
+def with_colour_profile() -> bytes:
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    buffer = io.BytesIO()
+    images.marked(64, 48).save(buffer, "JPEG", icc_profile=profile, exif=images.phone_exif(3))
+    assert images.read_back(buffer.getvalue()).info["icc_profile"] == profile
+    return buffer.getvalue()
+
+
+def test_png_webp_and_profiled_photos_lose_their_metadata_too(app):
+    for data in (images.webp_bytes(), images.png_image_bytes(mode="RGBA"), with_colour_profile()):
         checked = service.check_upload(images_upload(data, "x.png"))
         assert_clean(checked.data)
         assert_clean(checked.thumbnail.data)
