@@ -74,10 +74,12 @@ def webp_bytes(width: int = 40, height: int = 30) -> bytes:
     return buffer.getvalue()
 
 
-def heic_bytes(width: int = 64, height: int = 48) -> bytes:
-    """An iPhone-style HEIC photo, with camera make and GPS in its EXIF."""
+def heic_bytes(width: int = 64, height: int = 48, *, orientation: int = 1) -> bytes:
+    """An iPhone-style HEIC photo, with camera make and GPS in its EXIF (pillow-heif writes
+    the orientation as the container's rotation, as iPhones do)."""
     buffer = io.BytesIO()
-    marked(width, height).save(buffer, "HEIF", quality=80, exif=phone_exif(1).tobytes())
+    exif = phone_exif(orientation).tobytes()
+    marked(width, height).save(buffer, "HEIF", quality=80, exif=exif)
     return buffer.getvalue()
 
 

@@ -132,6 +132,13 @@ def with_colour_profile() -> bytes:
     return buffer.getvalue()
 
 
+def test_a_portrait_heic_is_stored_upright_once(app):
+    checked = service.check_upload(images_upload(images.heic_bytes(orientation=6), "p.HEIC"))
+    shown = images.read_back(checked.data)
+    assert shown.size == (48, 64)  # turned once, not twice
+    assert shown.getpixel((shown.width - 4, 4))[0] > 180 and shown.getpixel((4, 4))[2] > 180
+
+
 def test_png_webp_and_profiled_photos_lose_their_metadata_too(app):
     for data in (images.webp_bytes(), images.png_image_bytes(mode="RGBA"), with_colour_profile()):
         checked = service.check_upload(images_upload(data, "x.png"))
