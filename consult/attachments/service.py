@@ -126,6 +126,7 @@ def limits() -> dict:
 
 
 def too_large_message(limit: int, name: str = "{name}"):
+    """The refusal of a file over ``limit`` bytes (``{name}``: for the page's own check)."""
     return _l(
         "“%(name)s” is too large: each file may be at most %(limit)s MB.",
         name=name,
@@ -134,6 +135,7 @@ def too_large_message(limit: int, name: str = "{name}"):
 
 
 def too_many_message(max_files: int):
+    """The refusal of more files than a form takes."""
     return _l("Choose at most %(n)d files at a time.", n=max_files)
 
 
