@@ -18,9 +18,9 @@ from consult.attachments.service import (
     UploadRefused,
     check_uploads,
     stage,
+    too_large_message,
+    too_many_message,
 )
-from consult.attachments.service import too_large_message as _TOO_LARGE
-from consult.attachments.service import too_many_message as _TOO_MANY
 
 AGAIN = _l("Files are not kept when the form is shown again: please choose them again.")
 
@@ -49,8 +49,8 @@ class AttachmentsField(MultipleFileField):
         limit = current_app.config["UPLOAD_MAX_BYTES"]
         kwargs.setdefault("data-max-bytes", limit)
         kwargs.setdefault("data-max-files", self.max_files)
-        kwargs.setdefault("data-too-many", _TOO_MANY(self.max_files))
-        kwargs.setdefault("data-too-large", _TOO_LARGE(limit))
+        kwargs.setdefault("data-too-many", too_many_message(self.max_files))
+        kwargs.setdefault("data-too-large", too_large_message(limit))
         return super().__call__(**kwargs)
 
     def post_validate(self, form, validation_stopped):
