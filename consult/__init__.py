@@ -189,6 +189,7 @@ FEATURES = (
     "notifications",
     "monitoring",
     "admin",
+    "open311",
 )
 
 
@@ -206,6 +207,8 @@ POLICIES = (
     "notifications",
     "monitoring",
     "admin",
+    "api",
+    "open311",
 )
 
 
@@ -223,6 +226,10 @@ def _register_blueprints(app: Flask) -> None:
     for name in FEATURES:
         importlib.import_module(f"consult.{name}.routes")  # attaches the views to bp
         app.register_blueprint(importlib.import_module(f"consult.{name}").bp)
+
+    from consult import api  # the JSON API registers its blueprints through flask-smorest
+
+    api.init_app(app)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -1,5 +1,6 @@
 """Imports every feature's models so the metadata is complete (for Alembic and create_all)."""
 
+from consult.api.models import ApiToken, IdempotencyKey
 from consult.attachments.models import Attachment
 from consult.audit.models import AuditEvent
 from consult.auth.models import Invitation, User
@@ -8,11 +9,15 @@ from consult.implementation.models import ImplementationUpdate
 from consult.meetings.models import Attendance, Meeting
 from consult.negotiation.models import Message, ThreadRead
 from consult.notifications.models import Notification, OutgoingMail
+from consult.open311.models import Open311Key
 from consult.problems.models import PriorityPoints, PriorityRound, PriorityTally, Problem
 from consult.proposals.models import Proposal, ProposalVersion, proposal_problems
 from consult.votes.models import Vote, VoteRound, VoteTally
 
 __all__ = [
+    "ApiToken",
+    "IdempotencyKey",
+    "Open311Key",
     "Attachment",
     "Attendance",
     "AuditEvent",

@@ -7,6 +7,7 @@ from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
 from consult.attachments import service as attachments
+from consult.api.errors import error_response, http_error_response
 from consult.auth.service import safe_next
 from consult.core.templating import ActionForm
 from consult.extensions import csrf, db, limiter
@@ -68,7 +69,9 @@ ERROR_PAGES = (400, 403, 404, 405, 413, 429, 500, 503)
 
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
-    if request.path.startswith("/api/") or request.path == "/healthz":
+    if request.path.startswith("/api/"):
+        return http_error_response(error)
+    if request.path == "/healthz":
         return jsonify(error=error.name, code=error.code), error.code
     if error.code == 500:
         return server_error(error)
@@ -82,6 +85,8 @@ def http_error(error: HTTPException):
 @bp.app_errorhandler(500)
 def server_error(error):
     db.session.rollback()
+    if request.path.startswith("/api/"):
+        return error_response(500, _("Something went wrong on our side. Nothing was saved."))
     return render_template("errors/error.html", error=None, message=_error_message(None)), 500
 
 

@@ -1,0 +1,166 @@
+"""What every API view shares: loading (404), asking ``can`` (403), turning a service's
+refusal into 409/422, keyset pages and ``Idempotency-Key``."""
+
+import base64
+import binascii
+from collections.abc import Callable
+from contextlib import contextmanager
+
+from flask import request
+from flask_babel import gettext as _
+from flask_smorest import abort
+from sqlalchemy import Select
+from sqlalchemy.exc import IntegrityError
+
+from consult.api import auth, service
+from consult.api.schemas import MAX_ID, _no_control_characters
+from consult.core.permissions import can
+from consult.core.refusal import Refusal
+from consult.extensions import db
+from consult.proposals.workflow import TransitionRefused
+
+#: how many rows one page may read looking for rows the caller may see
+SCAN_LIMIT = 2000
+
+
+def load(model, object_id: int):
+    """The row, or 404 (ids beyond the column's range do not exist)."""
+    obj = db.session.get(model, object_id) if 0 < object_id <= MAX_ID else None
+    if obj is None:
+        abort(404, message=_("Not found."))
+    return obj
+
+
+def require(action: str, obj=None) -> None:
+    """403 unless the caller ``can`` do ``action`` to ``obj``: the pages' own rule."""
+    if not can(auth.user(), action, obj):
+        abort(403, message=_("You may not do this."))
+
+
+@contextmanager
+def refusals():
+    """A service's refusal becomes 409 (the workflow does not allow it now) or 422 (the
+    input breaks a rule, on ``field`` when the service names one); nothing is kept."""
+    try:
+        yield
+    except TransitionRefused as error:
+        db.session.rollback()
+        abort(409, message=str(error))
+    except Refusal as error:
+        db.session.rollback()
+        field = getattr(error, "field", None)
+        abort(
+            422,
+            message=str(error),
+            messages={"json": {field: [str(error)]}} if field else {},
+        )
+
+
+# --- keyset pages ---------------------------------------------------------------------------
+
+
+def _encode(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str | None) -> int | None:
+    if not cursor:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _sep, value = raw.partition(":")
+        last = int(value)
+        if kind != "id" or not 0 < last <= MAX_ID:
+            raise ValueError
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        abort(400, message=_("This cursor is not valid."), messages={"query": {"cursor": ["?"]}})
+    return last
+
+
+def keyset_page(
+    stmt: Select,
+    id_column,
+    args: dict,
+    dump: Callable,
+    visible: Callable | None = None,
+) -> dict:
+    """A page of ``stmt``'s rows, newest (highest id) first, after the cursor. Rows added
+    meanwhile never shift a later page. ``visible`` drops rows the caller may not see."""
+    limit = args["limit"]
+    last = _decode(args.get("cursor"))
+    items: list = []
+    scanned = 0
+    exhausted = False
+    while len(items) <= limit and scanned < SCAN_LIMIT:
+        query = stmt if last is None else stmt.where(id_column < last)
+        batch = db.session.scalars(query.order_by(id_column.desc()).limit(limit + 1)).all()
+        for row in batch:
+            last = row.id
+            scanned += 1
+            if visible is None or visible(row):
+                items.append(row)
+                if len(items) > limit:
+                    break
+        if len(batch) < limit + 1:
+            exhausted = True
+            break
+    if len(items) > limit:
+        items = items[:limit]
+        next_cursor = _encode(items[-1].id)
+    elif not exhausted and last is not None:
+        next_cursor = _encode(last)  # scanned enough for one page; go on from here
+    else:
+        next_cursor = None
+    return {"items": [dump(row) for row in items], "next_cursor": next_cursor}
+
+
+# --- Idempotency-Key ------------------------------------------------------------------------
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    key = key.strip()
+    try:
+        _no_control_characters(key)
+        if not 1 <= len(key) <= 100:
+            raise ValueError
+    except Exception:  # noqa: BLE001 - any malformed key is the client's error
+        abort(
+            400,
+            message=_("Idempotency-Key must be 1 to 100 printable characters."),
+            messages={"headers": {"Idempotency-Key": ["invalid"]}},
+        )
+    return key
+
+
+def create(kind: str, model, make: Callable, dump: Callable):
+    """Run ``make()`` (which calls a service and returns the new row) once per
+    ``Idempotency-Key``: a retry with the same key answers with what the first request made."""
+    user = auth.user()
+    key = _idempotency_key()
+    if key:
+        hit = service.replayed(user, key)
+        if hit is not None:
+            return _replay(hit, kind, model, dump)
+    try:
+        with refusals():
+            obj = make()
+            if key:
+                service.remember(user, key, kind, obj.id)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        hit = service.replayed(user, key) if key else None
+        if hit is None:
+            abort(409, message=_("This conflicts with a record made at the same moment."))
+        return _replay(hit, kind, model, dump)
+    return dump(obj), 201
+
+
+def _replay(hit, kind: str, model, dump: Callable):
+    if hit.kind != kind:
+        abort(409, message=_("This Idempotency-Key was already used for another request."))
+    obj = load(model, hit.object_id)
+    return dump(obj), 201, {"Idempotent-Replayed": "true"}
