@@ -6,8 +6,8 @@ from flask_login import current_user
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 
-from consult.attachments import service as attachments
 from consult.api.errors import error_response, http_error_response
+from consult.attachments import service as attachments
 from consult.auth.service import safe_next
 from consult.core.templating import ActionForm
 from consult.extensions import csrf, db, limiter

@@ -1,7 +1,7 @@
 """api tokens, idempotency keys and open311 keys
 
 Revision ID: c6dbd7082712
-Revises: f298166f81bf
+Revises: c4d1e2f3a5b6
 Create Date: 2026-11-30 10:40:55.876696
 
 """
@@ -13,7 +13,7 @@ import consult.core.db
 
 # revision identifiers, used by Alembic.
 revision = 'c6dbd7082712'
-down_revision = 'f298166f81bf'
+down_revision = 'c4d1e2f3a5b6'
 branch_labels = None
 depends_on = None
 
