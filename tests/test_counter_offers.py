@@ -20,7 +20,7 @@ from consult.core.enums import (
     VoteSubject,
 )
 from consult.extensions import db
-from consult.negotiation import service
+from consult.negotiation import offers, service
 from consult.negotiation.models import Message
 from consult.proposals.models import ProposalVersion
 from consult.proposals.workflow import TransitionRefused
@@ -48,7 +48,7 @@ def offer(p, officer, **terms):
         "community_labour": v.community_labour,
     }
     args.update(terms)
-    return service.counter_offer(p, officer, **args)
+    return offers.counter_offer(p, officer, **args)
 
 
 def versions(p):
@@ -97,7 +97,7 @@ def test_counter_offer_stores_changed_terms_and_moves_to_negotiating(world, make
 
 def test_counter_offer_without_a_change_refused(world, make):
     p = submitted(make, world.co)
-    with pytest.raises(service.CounterOfferError) as refused:
+    with pytest.raises(offers.CounterOfferError) as refused:
         offer(p, world.officer, timeline="3 months")  # the version's own timeline
     assert refused.value.field == "municipal_share"
     assert p.state == ProposalState.UNDER_REVIEW
@@ -105,7 +105,7 @@ def test_counter_offer_without_a_change_refused(world, make):
 
 def test_counter_offer_negative_money_refused(world, make):
     p = submitted(make, world.co)
-    with pytest.raises(service.CounterOfferError) as refused:
+    with pytest.raises(offers.CounterOfferError) as refused:
         offer(p, world.officer, community_cash=Decimal("-1"))
     assert refused.value.field == "community_cash"
 
@@ -116,7 +116,7 @@ def test_new_counter_offer_withdraws_the_pending_one(world, make):
     second = offer(p, world.officer, municipal_share=Decimal("31000000"))
     assert first.offer_status == CounterOfferStatus.WITHDRAWN
     assert second.offer_status == CounterOfferStatus.PENDING
-    assert service.open_offer(p).id == second.id
+    assert offers.open_offer(p).id == second.id
 
 
 def test_diff_spells_out_the_change_in_community_share(world, make):
@@ -127,7 +127,7 @@ def test_diff_spells_out_the_change_in_community_share(world, make):
         municipal_share=Decimal("24000000"),
         community_labour=Decimal("14000000"),
     )
-    d = service.offer_diff(m)
+    d = offers.offer_diff(m)
     assert d.community_change == Decimal("10000000")
     assert d.raises_community_share
     changed = {r.name for r in d.rows if r.changed}
@@ -144,7 +144,7 @@ def test_leader_accepts_offer_new_version_and_live_terms(world, make):
         scope="Lane 80 m instead of 100 m",
         timeline="4 months",
     )
-    v2 = service.accept_counter_offer(p, world.leader, m, "Agreed by the committee")
+    v2 = offers.accept_counter_offer(p, world.leader, m, "Agreed by the committee")
     assert (v2.number, v2.reason, v2.created_by_id) == (
         2,
         "counter-offer accepted",
@@ -182,17 +182,17 @@ def test_leader_accepts_offer_new_version_and_live_terms(world, make):
 def test_offer_answered_twice_refused(world, make):
     p = submitted(make, world.co)
     m = offer(p, world.officer, municipal_share=Decimal("30000000"))
-    service.reject_counter_offer(p, world.leader, m, "Too little")
-    with pytest.raises(service.CounterOfferError):
-        service.accept_counter_offer(p, world.leader, m)
+    offers.reject_counter_offer(p, world.leader, m, "Too little")
+    with pytest.raises(offers.CounterOfferError):
+        offers.accept_counter_offer(p, world.leader, m)
     assert len(versions(p)) == 1
 
 
 def test_reject_needs_a_reason(world, make):
     p = submitted(make, world.co)
     m = offer(p, world.officer, municipal_share=Decimal("30000000"))
-    with pytest.raises(service.CounterOfferError):
-        service.reject_counter_offer(p, world.leader, m, "  ")
+    with pytest.raises(offers.CounterOfferError):
+        offers.reject_counter_offer(p, world.leader, m, "  ")
     assert m.offer_status == CounterOfferStatus.PENDING
 
 
@@ -200,25 +200,25 @@ def test_officer_cannot_answer_own_offer(world, make):
     p = submitted(make, world.co)
     m = offer(p, world.officer, municipal_share=Decimal("30000000"))
     with pytest.raises(TransitionRefused):
-        service.accept_counter_offer(p, world.officer, m)
+        offers.accept_counter_offer(p, world.officer, m)
 
 
 def test_offer_not_raising_share_cannot_be_put_to_vote(world, make):
     p = submitted(make, world.co)
     m = offer(p, world.officer, timeline="6 months")
-    with pytest.raises(service.CounterOfferError):
-        service.put_counter_offer_to_vote(p, world.leader, m, utcnow() + timedelta(days=3))
+    with pytest.raises(offers.CounterOfferError):
+        offers.put_counter_offer_to_vote(p, world.leader, m, utcnow() + timedelta(days=3))
 
 
 def test_member_vote_on_offer_rejected_rejects_it(world, make):
     p = submitted(make, world.co)
     m = offer(p, world.officer, community_cash=Decimal("5000000"), municipal_share=31_000_000)
-    rnd = service.put_counter_offer_to_vote(p, world.leader, m, utcnow() + timedelta(days=3))
+    rnd = offers.put_counter_offer_to_vote(p, world.leader, m, utcnow() + timedelta(days=3))
     assert (rnd.subject, rnd.counter_offer_id) == (VoteSubject.COUNTER_OFFER, m.id)
     assert p.state == ProposalState.NEGOTIATING
-    service.cast_offer_vote(p, world.leader, m, VoteChoice.NO)
-    service.cast_offer_vote(p, world.member, m, VoteChoice.NO)
-    rnd, version = service.close_offer_vote(p, world.leader, m)
+    offers.cast_offer_vote(p, world.leader, m, VoteChoice.NO)
+    offers.cast_offer_vote(p, world.member, m, VoteChoice.NO)
+    rnd, version = offers.close_offer_vote(p, world.leader, m)
     assert (rnd.result, version) == (VoteResult.REJECTED, None)
     assert m.offer_status == CounterOfferStatus.REJECTED
     assert len(versions(p)) == 1
@@ -228,16 +228,16 @@ def test_member_vote_on_offer_rejected_rejects_it(world, make):
 def test_other_co_member_cannot_vote_on_offer(world, make):
     p = submitted(make, world.co)
     m = offer(p, world.officer, community_cash=Decimal("5000000"), municipal_share=31_000_000)
-    service.put_counter_offer_to_vote(p, world.leader, m, utcnow() + timedelta(days=3))
-    with pytest.raises(service.CounterOfferError):
-        service.cast_offer_vote(p, world.other_member, m, VoteChoice.YES)
+    offers.put_counter_offer_to_vote(p, world.leader, m, utcnow() + timedelta(days=3))
+    with pytest.raises(offers.CounterOfferError):
+        offers.cast_offer_vote(p, world.other_member, m, VoteChoice.YES)
 
 
 def test_offer_in_vote_blocks_a_new_counter_offer(world, make):
     p = submitted(make, world.co)
     m = offer(p, world.officer, community_cash=Decimal("5000000"), municipal_share=31_000_000)
-    service.put_counter_offer_to_vote(p, world.leader, m, utcnow() + timedelta(days=3))
-    with pytest.raises(service.CounterOfferError):
+    offers.put_counter_offer_to_vote(p, world.leader, m, utcnow() + timedelta(days=3))
+    with pytest.raises(offers.CounterOfferError):
         offer(p, world.officer, municipal_share=Decimal("20000000"))
     assert m.offer_status == CounterOfferStatus.IN_VOTE
 
@@ -322,7 +322,7 @@ def test_counter_offer_then_co_rejects_and_thread_continues(world, make, client,
     as_user(world.officer)
     r = client.post(thread(p, "/counter-offer"), data=counter_form(municipal_share="32000000"))
     assert r.status_code == 302
-    assert service.open_offer(p).offer_municipal_share == Decimal("32000000.00")
+    assert offers.open_offer(p).offer_municipal_share == Decimal("32000000.00")
     assert "We cannot find the money" in client.get(thread(p)).get_data(as_text=True)
 
 
@@ -426,7 +426,7 @@ def test_other_municipality_officer_cannot_counter_offer(world, make, client, as
     as_user(world.leader)  # nor the community
     r = client.post(thread(p, "/counter-offer"), data=counter_form(municipal_share="1"))
     assert r.status_code == 403
-    assert service.open_offer(p) is None
+    assert offers.open_offer(p) is None
 
 
 def test_counter_offer_with_no_change_keeps_what_was_typed(world, make, client, as_user):
@@ -441,7 +441,7 @@ def test_counter_offer_with_no_change_keeps_what_was_typed(world, make, client, 
     html = r.get_data(as_text=True)
     assert "Change at least one term" in html
     assert "Same terms, my note" in html
-    assert service.open_offer(p) is None
+    assert offers.open_offer(p) is None
 
 
 def test_counter_offer_negative_or_junk_money_refused_on_the_page(world, make, client, as_user):
@@ -454,7 +454,7 @@ def test_counter_offer_negative_or_junk_money_refused_on_the_page(world, make, c
     r = client.post(thread(p, "/counter-offer"), data=counter_form(community_cash="lots"))
     assert r.status_code == 200
     assert 'value="lots"' in r.get_data(as_text=True)
-    assert service.open_offer(p) is None
+    assert offers.open_offer(p) is None
 
 
 def test_counter_offer_with_a_photo(world, make, client, as_user):

@@ -9,7 +9,7 @@ from flask import g
 from consult.core.db import utcnow
 from consult.core.enums import ProposalState, VoteChoice
 from consult.extensions import db
-from consult.negotiation import service
+from consult.negotiation import offers, service
 from consult.proposals import service as proposals
 
 
@@ -86,18 +86,18 @@ def test_dossier_of_an_offer_version_shows_the_members_vote_on_it(world, make, c
 
     db.session.add(ProposalVersion(proposal=q, number=1, reason="submitted", **q.terms()))
     db.session.flush()
-    m = service.counter_offer(
+    m = offers.counter_offer(
         q,
         world.officer,
         municipal_share=Decimal("30000000"),
         community_cash=Decimal("6000000"),
         community_labour=Decimal("4000000"),
     )
-    service.put_counter_offer_to_vote(q, world.leader, m, utcnow() + timedelta(days=1))
-    service.cast_offer_vote(q, world.member, m, VoteChoice.YES)
-    service.cast_offer_vote(q, world.leader, m, VoteChoice.NO)
-    service.cast_offer_vote(q, world.leader, m, VoteChoice.YES)  # changed their mind
-    _, v2 = service.close_offer_vote(q, world.leader, m)
+    offers.put_counter_offer_to_vote(q, world.leader, m, utcnow() + timedelta(days=1))
+    offers.cast_offer_vote(q, world.member, m, VoteChoice.YES)
+    offers.cast_offer_vote(q, world.leader, m, VoteChoice.NO)
+    offers.cast_offer_vote(q, world.leader, m, VoteChoice.YES)  # changed their mind
+    _, v2 = offers.close_offer_vote(q, world.leader, m)
     db.session.commit()
     assert v2.number == 2
     as_user(world.member)

@@ -18,7 +18,7 @@ from consult.core.enums import (
     VoteSubject,
 )
 from consult.extensions import db
-from consult.negotiation import service as negotiation
+from consult.negotiation import offers
 from consult.proposals import service
 from consult.proposals.models import ProposalVersion
 from consult.votes import service as votes
@@ -36,16 +36,14 @@ def _in_vote(world, make):
     p = make.proposal(world.co, state=ProposalState.UNDER_REVIEW)
     db.session.add(ProposalVersion(proposal=p, number=1, reason="submitted", **p.terms()))
     db.session.flush()
-    offer = negotiation.counter_offer(
+    offer = offers.counter_offer(
         p,
         world.officer,
         municipal_share=Decimal("24000000"),
         community_cash=p.latest_version.community_cash,
         community_labour=Decimal("14000000"),
     )
-    rnd = negotiation.put_counter_offer_to_vote(
-        p, world.leader, offer, utcnow() + timedelta(days=7)
-    )
+    rnd = offers.put_counter_offer_to_vote(p, world.leader, offer, utcnow() + timedelta(days=7))
     db.session.commit()
     return p, offer, rnd
 
@@ -147,7 +145,7 @@ def test_counter_offer_tally_refuses_negative_counts(world, make):
 def test_counter_offer_tally_refused_once_the_vote_is_closed(world, make):
     p, offer, rnd = _in_vote(world, make)
     meeting = _meeting(make, world.co)
-    negotiation.close_offer_vote(p, world.leader, offer)
+    offers.close_offer_vote(p, world.leader, offer)
     with pytest.raises(service.VoteError):
         votes.record_tally(
             p,
@@ -166,7 +164,7 @@ def test_leader_records_a_tally_and_the_close_counts_it(world, make, client, as_
     p, offer, rnd = _in_vote(world, make)
     meeting = _meeting(make, world.co)
     for voter in (world.leader, world.member):  # online alone: 0 yes, 2 no → rejected
-        negotiation.cast_offer_vote(p, voter, offer, VoteChoice.NO)
+        offers.cast_offer_vote(p, voter, offer, VoteChoice.NO)
     db.session.commit()
     assert votes.breakdown(rnd).result == VoteResult.REJECTED
 
@@ -281,7 +279,7 @@ def test_not_a_counter_offer_in_a_vote_is_404(world, make, client, as_user):
     other, other_offer, _ = _in_vote(world, make)
     as_user(world.leader)
     assert client.get(f"/proposals/{p.id}/thread/offers/{other_offer.id}/tally").status_code == 404
-    negotiation.close_offer_vote(other, world.leader, other_offer)
+    offers.close_offer_vote(other, world.leader, other_offer)
     db.session.commit()
     assert client.get(_url(other, other_offer)).status_code == 404
 

@@ -8,7 +8,7 @@ from flask import g
 
 from consult.core.enums import ProposalState
 from consult.extensions import db
-from consult.negotiation import service
+from consult.negotiation import offers, service
 from consult.proposals.models import ProposalVersion
 
 
@@ -20,7 +20,7 @@ def with_versions(make, world, n=2):
     db.session.flush()
     for _ in range(n - 1):
         v = p.latest_version
-        m = service.counter_offer(
+        m = offers.counter_offer(
             p,
             world.officer,
             municipal_share=v.amount_requested - Decimal("1000000"),
@@ -28,7 +28,7 @@ def with_versions(make, world, n=2):
             community_labour=v.community_labour,
             timeline=f"{v.number + 3} months",
         )
-        service.accept_counter_offer(p, world.leader, m)
+        offers.accept_counter_offer(p, world.leader, m)
         db.session.refresh(p)
     return p
 

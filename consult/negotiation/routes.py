@@ -25,7 +25,7 @@ from consult.core.refusal import Refusal
 from consult.core.templating import ActionForm
 from consult.extensions import db
 from consult.meetings.models import Meeting
-from consult.negotiation import bp, service
+from consult.negotiation import bp, offers, service
 from consult.negotiation.forms import (
     AcceptForm,
     AcknowledgeForm,
@@ -257,7 +257,7 @@ def _render_thread(
         later_than=request.args.get("before"),
     )
     messages = list(reversed(page.items))  # oldest first on the page
-    waiting = service.open_offer(proposal)
+    waiting = offers.open_offer(proposal)
     unread = service.unread_counts(current_user, [proposal.id]).get(proposal.id, 0)
     read_form = None
     if unread and messages:
@@ -275,7 +275,7 @@ def _render_thread(
         unread=unread,
         files=service.message_attachments(messages),
         diffs={
-            m.id: service.offer_diff(m)
+            m.id: offers.offer_diff(m)
             for m in [*messages, *([waiting] if waiting and waiting not in messages else [])]
             if m.kind == MessageKind.COUNTER_OFFER and m.version is not None
         },
@@ -306,7 +306,7 @@ def _offer_panel(proposal: Proposal, offer: Message | None, forms: dict) -> dict
             vote_form.closes_at.data = localtime.wall_time_in(7, proposal.municipality.timezone)
         panel["vote"] = vote_form
     if offer.offer_status == CounterOfferStatus.IN_VOTE:
-        rnd = service.offer_round(offer)
+        rnd = offers.offer_round(offer)
         membership = current_user.membership_in(proposal.co_id)
         panel.update(
             round=rnd,
@@ -345,7 +345,7 @@ def counter_offer(proposal_id: int):
     form = CounterOfferForm()
     if form.validate_on_submit():
         try:
-            service.counter_offer(
+            offers.counter_offer(
                 proposal,
                 current_user,
                 municipal_share=form.municipal_share.data,
@@ -382,7 +382,7 @@ def accept_offer(proposal_id: int, message_id: int):
     form = OfferAcceptForm()
     if form.validate_on_submit():
         try:
-            version = service.accept_counter_offer(proposal, current_user, offer, form.note.data)
+            version = offers.accept_counter_offer(proposal, current_user, offer, form.note.data)
         except Refusal as error:
             db.session.rollback()
             show_refusal(form, error, "note")
@@ -403,7 +403,7 @@ def reject_offer(proposal_id: int, message_id: int):
     form = OfferRejectForm()
     if form.validate_on_submit():
         try:
-            service.reject_counter_offer(proposal, current_user, offer, form.reason.data)
+            offers.reject_counter_offer(proposal, current_user, offer, form.reason.data)
         except Refusal as error:
             db.session.rollback()
             show_refusal(form, error, "reason")
@@ -422,7 +422,7 @@ def open_offer_vote(proposal_id: int, message_id: int):
     if form.validate_on_submit():
         closes_at = localtime.from_local(form.closes_at.data, proposal.municipality.timezone)
         try:
-            service.put_counter_offer_to_vote(proposal, current_user, offer, closes_at)
+            offers.put_counter_offer_to_vote(proposal, current_user, offer, closes_at)
         except Refusal as error:
             db.session.rollback()
             show_refusal(form, error, "closes_at")
@@ -446,7 +446,7 @@ def offer_ballot(proposal_id: int, message_id: int):
         return _back(proposal, f"m{offer.id}")
     choice = VoteChoice(form.choice.data)
     try:
-        outcome = service.cast_offer_vote(proposal, current_user, offer, choice)
+        outcome = offers.cast_offer_vote(proposal, current_user, offer, choice)
     except Refusal as error:
         db.session.rollback()
         flash(str(error), "error")
@@ -466,7 +466,7 @@ def close_offer_vote(proposal_id: int, message_id: int):
         flash(_("Nothing was changed: the page had expired. Please try again."), "error")
         return _back(proposal, f"m{offer.id}")
     try:
-        rnd, version = service.close_offer_vote(proposal, current_user, offer)
+        rnd, version = offers.close_offer_vote(proposal, current_user, offer)
     except Refusal as error:
         db.session.rollback()
         flash(str(error), "error")
