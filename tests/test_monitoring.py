@@ -21,9 +21,9 @@ from consult.core.enums import (
     VoteChoice,
 )
 from consult.extensions import db
-from consult.monitoring import service
+from consult.monitoring import lists, service
 from consult.monitoring.exports import cell
-from consult.monitoring.service import Scope
+from consult.monitoring.scope import Scope
 from consult.votes.models import Vote, VoteRound, VoteTally
 from tests import factories as f
 from tests.helpers import csrf_token
@@ -360,12 +360,12 @@ def test_settlements_improved_against_target(prog):
 
 
 def test_raw_lists_follow_the_filters(prog):
-    assert len(list(service.meetings_list(scope()))) == 4
-    assert len(list(service.meetings_list(scope(country="PH")))) == 1
-    titles = [row[4] for row in service.problems_list(scope(municipality_id=prog.pp.id))]
+    assert len(list(lists.meetings_list(scope()))) == 4
+    assert len(list(lists.meetings_list(scope(country="PH")))) == 1
+    titles = [row[4] for row in lists.problems_list(scope(municipality_id=prog.pp.id))]
     assert KHMER in titles and len(titles) == 3
-    assert len(list(service.proposals_list(scope()))) == 8
-    (vote_round,) = list(service.votes_list(scope()))
+    assert len(list(lists.proposals_list(scope()))) == 8
+    (vote_round,) = list(lists.votes_list(scope()))
     assert vote_round[9:12] == (5, 2, 0)
 
 

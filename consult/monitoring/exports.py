@@ -10,8 +10,8 @@ from enum import Enum
 from flask_babel import lazy_gettext as _l
 
 from consult.core.enums import Gender, ProblemStatus
-from consult.monitoring import service
-from consult.monitoring.service import Scope
+from consult.monitoring import lists, service
+from consult.monitoring.scope import Scope
 
 BOM = "\ufeff"  # spreadsheet programs need it to read Khmer as UTF-8
 #: a cell starting with one of these is a formula to a spreadsheet program
@@ -146,7 +146,7 @@ def _meetings_list(scope: Scope):
         "meeting_id", "country", "municipality", "settlement", "co", "kind", "held_at_utc",
         "place", "women", "men", "other",
     ]  # fmt: skip
-    return header, service.meetings_list(scope)
+    return header, lists.meetings_list(scope)
 
 
 def _problems_list(scope: Scope):
@@ -154,7 +154,7 @@ def _problems_list(scope: Scope):
         "problem_id", "country", "municipality", "co", "title", "category", "status",
         "households_affected", "recorded_at_utc",
     ]  # fmt: skip
-    return header, service.problems_list(scope)
+    return header, lists.problems_list(scope)
 
 
 def _proposals_list(scope: Scope):
@@ -164,7 +164,7 @@ def _proposals_list(scope: Scope):
         "households_benefiting", "households_benefited", "created_at_utc", "submitted_at_utc",
         "first_response_at_utc", "agreed_at_utc", "completed_on",
     ]  # fmt: skip
-    return header, service.proposals_list(scope)
+    return header, lists.proposals_list(scope)
 
 
 def _votes_list(scope: Scope):
@@ -172,7 +172,7 @@ def _votes_list(scope: Scope):
         "vote_round_id", "proposal_id", "municipality", "co", "proposal_title", "subject",
         "opened_at_utc", "closed_at_utc", "members_at_close", "yes", "no", "abstain", "result",
     ]  # fmt: skip
-    return header, service.votes_list(scope)
+    return header, lists.votes_list(scope)
 
 
 TABLES: dict[str, Callable[[Scope], tuple[list, Iterable]]] = {

@@ -8,7 +8,7 @@ from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
-from consult.monitoring.service import Scope, last_12_months, this_year
+from consult.monitoring.scope import Scope, last_12_months, this_year
 
 PERIODS = [
     SelectChoice("this_year", _l("This year")),

@@ -20,7 +20,7 @@ from consult.core.forms import load
 from consult.core.permissions import require
 from consult.monitoring import bp, charts, exports, service, snapshots
 from consult.monitoring.forms import DashboardForm, PeriodForm
-from consult.monitoring.service import Scope
+from consult.monitoring.scope import Scope
 
 MAP_LIMIT = 500
 STATE_COLOURS = {

@@ -31,11 +31,9 @@ Definitions (shown on the pages as footnotes):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Select, and_, case, extract, func, select, type_coerce
+from sqlalchemy import and_, case, extract, func, select, type_coerce
 
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation, Membership, Municipality, Settlement
@@ -49,6 +47,14 @@ from consult.core.enums import (
 )
 from consult.extensions import db
 from consult.meetings.models import Meeting
+from consult.monitoring.scope import (
+    Scope,
+    by_co,
+    by_municipality,
+    by_proposal,
+    in_period_at,
+    in_period_on,
+)
 from consult.problems.models import Problem
 from consult.proposals.models import Proposal
 from consult.votes.models import Vote, VoteRound, VoteTally
@@ -71,100 +77,13 @@ OFF_PATH = (ProposalState.DECLINED, ProposalState.WITHDRAWN)
 SECONDS_PER_DAY = 86400
 
 
-@dataclass(frozen=True)
-class Scope:
-    """Which part of the programme and which dates: at most one of ``co_id``,
-    ``municipality_id`` and ``country``; none of them means the whole programme."""
-
-    start: date
-    end: date  # included
-    municipality_id: int | None = None
-    country: str | None = None
-    co_id: int | None = None
-
-    @property
-    def is_all(self) -> bool:
-        return self.co_id is None and self.municipality_id is None and self.country is None
-
-    @property
-    def start_at(self) -> datetime:
-        return datetime.combine(self.start, time.min, tzinfo=UTC)
-
-    @property
-    def end_before(self) -> datetime:
-        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC)
-
-
-def this_year(today: date) -> tuple[date, date]:
-    return date(today.year, 1, 1), date(today.year, 12, 31)
-
-
-def last_12_months(today: date) -> tuple[date, date]:
-    return today - timedelta(days=364), today
-
-
-# --- scoping helpers ------------------------------------------------------------------------
-
-
-def _in_period_at(column, scope: Scope):
-    return and_(column >= scope.start_at, column < scope.end_before)
-
-
-def _in_period_on(column, scope: Scope):
-    return column.between(scope.start, scope.end)
-
-
-def _country_municipalities(country: str):
-    return select(Municipality.id).where(Municipality.country == country)
-
-
-def _by_co(stmt: Select, scope: Scope, co_id) -> Select:
-    """Restrict rows that belong to a CO (through ``co_id``) to the scope."""
-    if scope.co_id is not None:
-        return stmt.where(co_id == scope.co_id)
-    if scope.municipality_id is not None:
-        cos = (
-            select(CO.id)
-            .join(CO.settlement)
-            .where(Settlement.municipality_id == scope.municipality_id)
-        )
-        return stmt.where(co_id.in_(cos))
-    if scope.country is not None:
-        cos = (
-            select(CO.id)
-            .join(CO.settlement)
-            .where(Settlement.municipality_id.in_(_country_municipalities(scope.country)))
-        )
-        return stmt.where(co_id.in_(cos))
-    return stmt
-
-
-def _by_proposal(stmt: Select, scope: Scope) -> Select:
-    """Restrict proposal rows to the scope (proposals carry their municipality)."""
-    if scope.co_id is not None:
-        return stmt.where(Proposal.co_id == scope.co_id)
-    if scope.municipality_id is not None:
-        return stmt.where(Proposal.municipality_id == scope.municipality_id)
-    if scope.country is not None:
-        return stmt.where(Proposal.municipality_id.in_(_country_municipalities(scope.country)))
-    return stmt
-
-
-def _by_municipality(stmt: Select, scope: Scope) -> Select:
-    if scope.municipality_id is not None:
-        return stmt.where(Municipality.id == scope.municipality_id)
-    if scope.country is not None:
-        return stmt.where(Municipality.country == scope.country)
-    return stmt
-
-
 # --- indicators -----------------------------------------------------------------------------
 
 
 def cos_formed(scope: Scope) -> int:
     """COs whose ``formed_on`` is in the period."""
-    stmt = select(func.count(CO.id)).where(_in_period_on(CO.formed_on, scope))
-    return db.session.scalar(_by_co(stmt, scope, CO.id)) or 0
+    stmt = select(func.count(CO.id)).where(in_period_on(CO.formed_on, scope))
+    return db.session.scalar(by_co(stmt, scope, CO.id)) or 0
 
 
 @dataclass
@@ -186,8 +105,8 @@ def attendance(scope: Scope) -> Attendance:
         func.coalesce(func.sum(Meeting.women_present), 0),
         func.coalesce(func.sum(Meeting.men_present), 0),
         func.coalesce(func.sum(Meeting.other_present), 0),
-    ).where(_in_period_at(Meeting.held_at, scope))
-    row = db.session.execute(_by_co(stmt, scope, Meeting.co_id)).one()
+    ).where(in_period_at(Meeting.held_at, scope))
+    row = db.session.execute(by_co(stmt, scope, Meeting.co_id)).one()
     return Attendance(*(int(v) for v in row))
 
 
@@ -198,11 +117,11 @@ def votes_by_gender(scope: Scope) -> dict[Gender, int]:
         select(User.gender, func.count(Vote.id))
         .join(Membership, Membership.id == Vote.membership_id)
         .join(User, User.id == Membership.user_id)
-        .where(_in_period_at(Vote.cast_at, scope))
+        .where(in_period_at(Vote.cast_at, scope))
         .group_by(User.gender)
     )
     counts = {g: 0 for g in Gender}
-    for gender, n in db.session.execute(_by_co(online, scope, Membership.co_id)):
+    for gender, n in db.session.execute(by_co(online, scope, Membership.co_id)):
         counts[gender] += n
     t = VoteTally
     tallies = (
@@ -213,9 +132,9 @@ def votes_by_gender(scope: Scope) -> dict[Gender, int]:
         )
         .join(VoteRound, VoteRound.id == t.round_id)
         .join(Proposal, Proposal.id == VoteRound.proposal_id)
-        .where(_in_period_at(t.created_at, scope))
+        .where(in_period_at(t.created_at, scope))
     )
-    women, men, other = db.session.execute(_by_proposal(tallies, scope)).one()
+    women, men, other = db.session.execute(by_proposal(tallies, scope)).one()
     counts[Gender.WOMAN] += int(women)
     counts[Gender.MAN] += int(men)
     counts[Gender.OTHER] += int(other)
@@ -236,11 +155,11 @@ def problems(scope: Scope) -> list[ProblemRow]:
     """Problems recorded in the period, by category and current status (every category)."""
     stmt = (
         select(Problem.category, Problem.status, func.count(Problem.id))
-        .where(_in_period_at(Problem.created_at, scope))
+        .where(in_period_at(Problem.created_at, scope))
         .group_by(Problem.category, Problem.status)
     )
     rows = {c: ProblemRow(c, {s: 0 for s in ProblemStatus}) for c in ProblemCategory}
-    for category, status, n in db.session.execute(_by_co(stmt, scope, Problem.co_id)):
+    for category, status, n in db.session.execute(by_co(stmt, scope, Problem.co_id)):
         rows[category].by_status[status] = n
     return list(rows.values())
 
@@ -257,11 +176,11 @@ def proposals_by_state(scope: Scope) -> list[StateRow]:
     """Proposals created in the period by current state, main path first, with the funnel."""
     stmt = (
         select(Proposal.state, func.count(Proposal.id))
-        .where(_in_period_at(Proposal.created_at, scope))
+        .where(in_period_at(Proposal.created_at, scope))
         .group_by(Proposal.state)
     )
     counts = {s: 0 for s in ProposalState}
-    counts.update(dict(db.session.execute(_by_proposal(stmt, scope)).all()))
+    counts.update(dict(db.session.execute(by_proposal(stmt, scope)).all()))
     rows, reached = [], 0
     for state in reversed(MAIN_PATH):
         reached += counts[state]
@@ -307,9 +226,9 @@ def response_times(scope: Scope) -> list[ResponseRow]:
     base = (
         select(Proposal.municipality_id)
         .join(Municipality, Municipality.id == Proposal.municipality_id)
-        .where(_in_period_at(Proposal.submitted_at, scope))
+        .where(in_period_at(Proposal.submitted_at, scope))
     )
-    base = _by_proposal(base, scope)
+    base = by_proposal(base, scope)
     keys = (Proposal.municipality_id, Municipality.name, Municipality.response_target_days)
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = base.with_only_columns(
@@ -376,11 +295,11 @@ def funding(scope: Scope) -> list[FundingRow]:
             type_coerce(func.sum(Proposal.amount_requested), Money()),
             type_coerce(func.sum(Proposal.community_cash + Proposal.community_labour), Money()),
         )
-        .where(Proposal.state.in_(AGREED_STATES), _in_period_at(Proposal.agreed_at, scope))
+        .where(Proposal.state.in_(AGREED_STATES), in_period_at(Proposal.agreed_at, scope))
         .group_by(Proposal.currency)
         .order_by(Proposal.currency)
     )
-    return [FundingRow(*row) for row in db.session.execute(_by_proposal(stmt, scope))]
+    return [FundingRow(*row) for row in db.session.execute(by_proposal(stmt, scope))]
 
 
 @dataclass
@@ -404,13 +323,13 @@ def infrastructure(scope: Scope) -> list[InfrastructureRow]:
             func.sum(case((Proposal.households_benefited.is_(None), 1), else_=0)),
         )
         .where(
-            Proposal.state == ProposalState.COMPLETED, _in_period_on(Proposal.completed_on, scope)
+            Proposal.state == ProposalState.COMPLETED, in_period_on(Proposal.completed_on, scope)
         )
         .group_by(Proposal.infrastructure_type)
     )
     found = {
         t: (n, int(f or 0), int(e or 0))
-        for t, n, f, e in db.session.execute(_by_proposal(stmt, scope))
+        for t, n, f, e in db.session.execute(by_proposal(stmt, scope))
     }
     return [InfrastructureRow(t, *found[t]) for t in InfrastructureType if t in found]
 
@@ -430,14 +349,14 @@ def settlements_improved(scope: Scope) -> list[SettlementsRow]:
         select(year, func.count(func.distinct(CO.settlement_id)))
         .join(CO, CO.id == Proposal.co_id)
         .where(
-            Proposal.state == ProposalState.COMPLETED, _in_period_on(Proposal.completed_on, scope)
+            Proposal.state == ProposalState.COMPLETED, in_period_on(Proposal.completed_on, scope)
         )
         .group_by(year)
     )
-    improved = {int(y): n for y, n in db.session.execute(_by_proposal(stmt, scope))}
+    improved = {int(y): n for y, n in db.session.execute(by_proposal(stmt, scope))}
     target = None
     if scope.co_id is None:
-        target_stmt = _by_municipality(
+        target_stmt = by_municipality(
             select(func.coalesce(func.sum(Municipality.annual_target_settlements), 0)), scope
         )
         target = int(db.session.scalar(target_stmt) or 0)
@@ -489,119 +408,6 @@ def indicators(scope: Scope) -> Indicators:
     )
 
 
-# --- raw lists, streamed ------------------------------------------------------------------
-
-
-def _stream(stmt: Select) -> Iterator[tuple]:
-    for row in db.session.execute(stmt.execution_options(yield_per=1000)):
-        yield tuple(row)
-
-
-def meetings_list(scope: Scope) -> Iterator[tuple]:
-    """Meetings held in the period with their CO, place and head-counts."""
-    stmt = (
-        select(
-            Meeting.id,
-            Municipality.country,
-            Municipality.name,
-            Settlement.name,
-            CO.name,
-            Meeting.kind,
-            Meeting.held_at,
-            Meeting.place,
-            Meeting.women_present,
-            Meeting.men_present,
-            Meeting.other_present,
-        )
-        .join(CO, CO.id == Meeting.co_id)
-        .join(Settlement, Settlement.id == CO.settlement_id)
-        .join(Municipality, Municipality.id == Settlement.municipality_id)
-        .where(_in_period_at(Meeting.held_at, scope))
-        .order_by(Meeting.held_at, Meeting.id)
-    )
-    return _stream(_by_co(stmt, scope, Meeting.co_id))
-
-
-def problems_list(scope: Scope) -> Iterator[tuple]:
-    stmt = (
-        select(
-            Problem.id,
-            Municipality.country,
-            Municipality.name,
-            CO.name,
-            Problem.title,
-            Problem.category,
-            Problem.status,
-            Problem.households_affected,
-            Problem.created_at,
-        )
-        .join(CO, CO.id == Problem.co_id)
-        .join(Settlement, Settlement.id == CO.settlement_id)
-        .join(Municipality, Municipality.id == Settlement.municipality_id)
-        .where(_in_period_at(Problem.created_at, scope))
-        .order_by(Problem.created_at, Problem.id)
-    )
-    return _stream(_by_co(stmt, scope, Problem.co_id))
-
-
-def proposals_list(scope: Scope) -> Iterator[tuple]:
-    stmt = (
-        select(
-            Proposal.id,
-            Municipality.country,
-            Municipality.name,
-            CO.name,
-            Proposal.title,
-            Proposal.infrastructure_type,
-            Proposal.state,
-            Proposal.currency,
-            Proposal.estimated_cost,
-            Proposal.amount_requested,
-            Proposal.community_cash,
-            Proposal.community_labour,
-            Proposal.households_benefiting,
-            Proposal.households_benefited,
-            Proposal.created_at,
-            Proposal.submitted_at,
-            Proposal.first_response_at,
-            Proposal.agreed_at,
-            Proposal.completed_on,
-        )
-        .join(CO, CO.id == Proposal.co_id)
-        .join(Municipality, Municipality.id == Proposal.municipality_id)
-        .where(_in_period_at(Proposal.created_at, scope))
-        .order_by(Proposal.created_at, Proposal.id)
-    )
-    return _stream(_by_proposal(stmt, scope))
-
-
-def votes_list(scope: Scope) -> Iterator[tuple]:
-    """One line per vote round opened in the period: its totals and result (not who voted)."""
-    stmt = (
-        select(
-            VoteRound.id,
-            Proposal.id,
-            Municipality.name,
-            CO.name,
-            Proposal.title,
-            VoteRound.subject,
-            VoteRound.opened_at,
-            VoteRound.closed_at,
-            VoteRound.members_at_close,
-            VoteRound.yes_count,
-            VoteRound.no_count,
-            VoteRound.abstain_count,
-            VoteRound.result,
-        )
-        .join(Proposal, Proposal.id == VoteRound.proposal_id)
-        .join(CO, CO.id == Proposal.co_id)
-        .join(Municipality, Municipality.id == Proposal.municipality_id)
-        .where(_in_period_at(VoteRound.opened_at, scope))
-        .order_by(VoteRound.opened_at, VoteRound.id)
-    )
-    return _stream(_by_proposal(stmt, scope))
-
-
 # --- the map --------------------------------------------------------------------------------
 
 
@@ -635,7 +441,7 @@ def map_points(scope: Scope, limit: int) -> tuple[list[MapPoint], int]:
             Settlement.id.in_(select(CO.settlement_id).where(CO.id == scope.co_id))
         )
     else:
-        s_stmt = _by_municipality(s_stmt, scope)
+        s_stmt = by_municipality(s_stmt, scope)
     lat = func.coalesce(Proposal.latitude, Settlement.latitude)
     lon = func.coalesce(Proposal.longitude, Settlement.longitude)
     p_stmt = (
@@ -643,9 +449,9 @@ def map_points(scope: Scope, limit: int) -> tuple[list[MapPoint], int]:
         .join(CO, CO.id == Proposal.co_id)
         .join(Settlement, Settlement.id == CO.settlement_id)
         .join(Municipality, Municipality.id == Proposal.municipality_id)
-        .where(lat.is_not(None), lon.is_not(None), _in_period_at(Proposal.created_at, scope))
+        .where(lat.is_not(None), lon.is_not(None), in_period_at(Proposal.created_at, scope))
     )
-    p_stmt = _by_proposal(p_stmt, scope)
+    p_stmt = by_proposal(p_stmt, scope)
     total = db.session.scalar(
         select(
             select(func.count()).select_from(s_stmt.subquery()).scalar_subquery()

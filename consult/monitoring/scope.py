@@ -1,0 +1,101 @@
+"""Which part of the programme and which dates an indicator, a list or the map covers, and
+the ``WHERE`` clauses that restrict a statement to it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Select, and_, select
+
+from consult.communities.models import CommunityOrganisation, Municipality, Settlement
+from consult.proposals.models import Proposal
+
+CO = CommunityOrganisation
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which part of the programme and which dates: at most one of ``co_id``,
+    ``municipality_id`` and ``country``; none of them means the whole programme."""
+
+    start: date
+    end: date  # included
+    municipality_id: int | None = None
+    country: str | None = None
+    co_id: int | None = None
+
+    @property
+    def is_all(self) -> bool:
+        return self.co_id is None and self.municipality_id is None and self.country is None
+
+    @property
+    def start_at(self) -> datetime:
+        return datetime.combine(self.start, time.min, tzinfo=UTC)
+
+    @property
+    def end_before(self) -> datetime:
+        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+def this_year(today: date) -> tuple[date, date]:
+    return date(today.year, 1, 1), date(today.year, 12, 31)
+
+
+def last_12_months(today: date) -> tuple[date, date]:
+    return today - timedelta(days=364), today
+
+
+# --- scoping helpers ------------------------------------------------------------------------
+
+
+def in_period_at(column, scope: Scope):
+    return and_(column >= scope.start_at, column < scope.end_before)
+
+
+def in_period_on(column, scope: Scope):
+    return column.between(scope.start, scope.end)
+
+
+def country_municipalities(country: str):
+    return select(Municipality.id).where(Municipality.country == country)
+
+
+def by_co(stmt: Select, scope: Scope, co_id) -> Select:
+    """Restrict rows that belong to a CO (through ``co_id``) to the scope."""
+    if scope.co_id is not None:
+        return stmt.where(co_id == scope.co_id)
+    if scope.municipality_id is not None:
+        cos = (
+            select(CO.id)
+            .join(CO.settlement)
+            .where(Settlement.municipality_id == scope.municipality_id)
+        )
+        return stmt.where(co_id.in_(cos))
+    if scope.country is not None:
+        cos = (
+            select(CO.id)
+            .join(CO.settlement)
+            .where(Settlement.municipality_id.in_(country_municipalities(scope.country)))
+        )
+        return stmt.where(co_id.in_(cos))
+    return stmt
+
+
+def by_proposal(stmt: Select, scope: Scope) -> Select:
+    """Restrict proposal rows to the scope (proposals carry their municipality)."""
+    if scope.co_id is not None:
+        return stmt.where(Proposal.co_id == scope.co_id)
+    if scope.municipality_id is not None:
+        return stmt.where(Proposal.municipality_id == scope.municipality_id)
+    if scope.country is not None:
+        return stmt.where(Proposal.municipality_id.in_(country_municipalities(scope.country)))
+    return stmt
+
+
+def by_municipality(stmt: Select, scope: Scope) -> Select:
+    if scope.municipality_id is not None:
+        return stmt.where(Municipality.id == scope.municipality_id)
+    if scope.country is not None:
+        return stmt.where(Municipality.country == scope.country)
+    return stmt
