@@ -330,20 +330,14 @@ def first_photos(owners) -> dict[int, Attachment]:
 
 
 def owner_of(attachment: Attachment):
-    """The record an attachment belongs to (exactly one, by the table's check constraint)."""
-    from consult.implementation.models import ImplementationUpdate
-    from consult.meetings.models import Meeting
-    from consult.negotiation.models import Message
-    from consult.problems.models import Problem
+    """The record an attachment belongs to (exactly one, by the table's check constraint).
 
-    for model, key in (
-        (Meeting, attachment.meeting_id),
-        (Problem, attachment.problem_id),
-        (Message, attachment.message_id),
-        (ImplementationUpdate, attachment.update_id),
-    ):
-        if key is not None:
-            return db.session.get(model, key)
+    Each owning feature declares the relationship on its side (``Meeting.attachments`` with
+    the backref ``meeting``, and so on), named after the owner column without ``_id``; this
+    feature imports none of them."""
+    for column in _OWNER_COLUMNS.values():
+        if getattr(attachment, column) is not None:
+            return getattr(attachment, column.removesuffix("_id"))
     return None
 
 

@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from consult.core.db import Money, TimestampMixin
 from consult.extensions import db
@@ -29,3 +29,7 @@ class ImplementationUpdate(TimestampMixin, db.Model):
 
     proposal: Mapped["Proposal"] = relationship()  # noqa: F821
     author: Mapped["User | None"] = relationship()  # noqa: F821
+    #: its photos and documents; the backref gives each of them its owner as ``update``
+    attachments: Mapped[list["Attachment"]] = relationship(  # noqa: F821
+        order_by="Attachment.id", viewonly=True, backref=backref("update", viewonly=True)
+    )

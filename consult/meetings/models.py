@@ -1,7 +1,7 @@
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from consult.core.db import TimestampMixin, UTCDateTime, enum_column
 from consult.core.enums import MeetingKind
@@ -38,6 +38,10 @@ class Meeting(TimestampMixin, db.Model):
 
     organisation: Mapped["CommunityOrganisation"] = relationship()  # noqa: F821
     recorded_by: Mapped["User | None"] = relationship()  # noqa: F821
+    #: its photos and documents; the backref gives each of them its owner as ``meeting``
+    attachments: Mapped[list["Attachment"]] = relationship(  # noqa: F821
+        order_by="Attachment.id", viewonly=True, backref=backref("meeting", viewonly=True)
+    )
     attendance: Mapped[list["Attendance"]] = relationship(
         back_populates="meeting", cascade="all, delete-orphan"
     )

@@ -2,7 +2,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from consult.core.db import Money, TimestampMixin, UTCDateTime, enum_column
 from consult.core.enums import CounterOfferStatus, Decision, MessageKind, Side
@@ -48,6 +48,10 @@ class Message(TimestampMixin, db.Model):
 
     proposal: Mapped["Proposal"] = relationship()  # noqa: F821
     author: Mapped["User | None"] = relationship()  # noqa: F821
+    #: its photos and documents; the backref gives each of them its owner as ``message``
+    attachments: Mapped[list["Attachment"]] = relationship(  # noqa: F821
+        order_by="Attachment.id", viewonly=True, backref=backref("message", viewonly=True)
+    )
     version: Mapped["ProposalVersion | None"] = relationship(  # noqa: F821
         foreign_keys=[version_id]
     )

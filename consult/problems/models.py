@@ -10,7 +10,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from consult.core.db import TimestampMixin, UTCDateTime, enum_column
 from consult.core.enums import ProblemCategory, ProblemStatus
@@ -57,6 +57,10 @@ class Problem(TimestampMixin, db.Model):
     organisation: Mapped["CommunityOrganisation"] = relationship()  # noqa: F821
     meeting: Mapped["Meeting | None"] = relationship()  # noqa: F821
     reported_by: Mapped["User | None"] = relationship()  # noqa: F821
+    #: its photos and documents; the backref gives each of them its owner as ``problem``
+    attachments: Mapped[list["Attachment"]] = relationship(  # noqa: F821
+        order_by="Attachment.id", viewonly=True, backref=backref("problem", viewonly=True)
+    )
 
 
 #: the problems a priority round ranks: the CO's open problems when it opened, fixed then
