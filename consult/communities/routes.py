@@ -1,6 +1,7 @@
-"""A CO's home, its members and its voting rules; the directory of places for staff."""
+"""A CO's members and its voting rules; the directory of places for staff. (The CO's home,
+which shows what other features hold, is assembled in ``consult.main.co_home``.)"""
 
-from flask import current_app, flash, make_response, redirect, render_template, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -13,18 +14,11 @@ from consult.communities import (
 )
 from consult.communities.forms import AddMemberForm, VotingRulesForm
 from consult.communities.models import CommunityOrganisation, Membership, Municipality, Settlement
-from consult.core.conditional import by_content
-from consult.core.db import utcnow
-from consult.core.enums import Gender, MembershipRole, ProblemStatus, ProposalState
+from consult.core.enums import Gender, MembershipRole
 from consult.core.forms import load, show_refusal
-from consult.core.pages import bounded_count
 from consult.core.permissions import can, require
 from consult.core.templating import ActionForm
 from consult.extensions import db
-from consult.meetings.models import Meeting
-from consult.negotiation import service as negotiation
-from consult.problems.models import Problem
-from consult.proposals import lists as proposal_lists
 
 
 @bp.route("/places")
@@ -55,58 +49,6 @@ def municipality(municipality_id: int):
         select(Settlement).where(Settlement.municipality_id == m.id).order_by(Settlement.name)
     ).all()
     return render_template("communities/municipality.html", municipality=m, settlements=settlements)
-
-
-#: how many of the newest proposals and open problems the CO's home shows
-HOME_NEWEST = 5
-
-
-@bp.route("/co/<int:co_id>")
-@login_required
-def home(co_id: int):
-    """The CO's home: proposals by state and the newest few, open problems, meetings, unread
-    municipal messages. Every section is bounded; each links to its full, paginated list."""
-    co = load(CommunityOrganisation, co_id, "view")
-    internal = can(current_user, "view_internal", co)
-    open_problems = select(Problem).where(
-        Problem.co_id == co.id, Problem.status == ProblemStatus.OPEN
-    )
-    problems = db.session.scalars(
-        open_problems.order_by(Problem.created_at.desc(), Problem.id.desc()).limit(HOME_NEWEST)
-    ).all()
-    proposals = proposal_lists.newest(co, internal=internal, limit=HOME_NEWEST)
-    upcoming, recent = [], []
-    if internal:
-        now = utcnow()
-        upcoming = db.session.scalars(
-            select(Meeting)
-            .where(Meeting.co_id == co.id, Meeting.held_at >= now)
-            .order_by(Meeting.held_at, Meeting.id)
-            .limit(3)
-        ).all()
-        recent = db.session.scalars(
-            select(Meeting)
-            .where(Meeting.co_id == co.id, Meeting.held_at < now)
-            .order_by(Meeting.held_at.desc(), Meeting.id.desc())
-            .limit(3)
-        ).all()
-    counts = proposal_lists.state_counts(co, internal=internal)
-    page = render_template(
-        "communities/home.html",
-        co=co,
-        internal=internal,
-        problems=problems,
-        open_problem_count=bounded_count(open_problems),
-        proposals=proposals,
-        state_counts=[(state, counts[state]) for state in ProposalState if counts.get(state)],
-        proposal_count=sum(counts.values()),
-        unread=negotiation.unread_counts(current_user, [p.id for p in proposals]),
-        unread_total=negotiation.unread_in_co(current_user, co.id),
-        upcoming=upcoming,
-        recent=recent,
-        member_count=service.member_count(co.id),
-    )
-    return by_content(make_response(page))
 
 
 @bp.route("/co/<int:co_id>/members", methods=["GET", "POST"])

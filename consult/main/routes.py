@@ -11,7 +11,10 @@ from consult.attachments import service as attachments
 from consult.auth.service import safe_next
 from consult.core.templating import ActionForm
 from consult.extensions import csrf, db, limiter
-from consult.main import bp
+from consult.main import (
+    bp,
+    co_home,  # noqa: F401  (its view attaches to the communities blueprint)
+)
 
 
 @bp.route("/")

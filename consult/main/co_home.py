@@ -1,0 +1,74 @@
+"""A CO's home page: its proposals by state and the newest few, open problems, meetings and
+unread municipal messages. It shows what several features hold, so it is assembled here, above
+them, rather than in ``communities`` (which they all build on). The view keeps its endpoint
+``communities.home``."""
+
+from flask import make_response, render_template
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from consult.communities import bp as communities
+from consult.communities.models import CommunityOrganisation
+from consult.communities.service import member_count
+from consult.core.conditional import by_content
+from consult.core.db import utcnow
+from consult.core.enums import ProblemStatus, ProposalState
+from consult.core.forms import load
+from consult.core.pages import bounded_count
+from consult.core.permissions import can
+from consult.extensions import db
+from consult.meetings.models import Meeting
+from consult.negotiation import service as negotiation
+from consult.problems.models import Problem
+from consult.proposals import lists as proposal_lists
+
+#: how many of the newest proposals and open problems the CO's home shows
+HOME_NEWEST = 5
+
+
+@communities.route("/co/<int:co_id>")
+@login_required
+def home(co_id: int):
+    """The CO's home: proposals by state and the newest few, open problems, meetings, unread
+    municipal messages. Every section is bounded; each links to its full, paginated list."""
+    co = load(CommunityOrganisation, co_id, "view")
+    internal = can(current_user, "view_internal", co)
+    open_problems = select(Problem).where(
+        Problem.co_id == co.id, Problem.status == ProblemStatus.OPEN
+    )
+    problems = db.session.scalars(
+        open_problems.order_by(Problem.created_at.desc(), Problem.id.desc()).limit(HOME_NEWEST)
+    ).all()
+    proposals = proposal_lists.newest(co, internal=internal, limit=HOME_NEWEST)
+    upcoming, recent = [], []
+    if internal:
+        now = utcnow()
+        upcoming = db.session.scalars(
+            select(Meeting)
+            .where(Meeting.co_id == co.id, Meeting.held_at >= now)
+            .order_by(Meeting.held_at, Meeting.id)
+            .limit(3)
+        ).all()
+        recent = db.session.scalars(
+            select(Meeting)
+            .where(Meeting.co_id == co.id, Meeting.held_at < now)
+            .order_by(Meeting.held_at.desc(), Meeting.id.desc())
+            .limit(3)
+        ).all()
+    counts = proposal_lists.state_counts(co, internal=internal)
+    page = render_template(
+        "communities/home.html",
+        co=co,
+        internal=internal,
+        problems=problems,
+        open_problem_count=bounded_count(open_problems),
+        proposals=proposals,
+        state_counts=[(state, counts[state]) for state in ProposalState if counts.get(state)],
+        proposal_count=sum(counts.values()),
+        unread=negotiation.unread_counts(current_user, [p.id for p in proposals]),
+        unread_total=negotiation.unread_in_co(current_user, co.id),
+        upcoming=upcoming,
+        recent=recent,
+        member_count=member_count(co.id),
+    )
+    return by_content(make_response(page))
