@@ -223,8 +223,11 @@ def _register_policies() -> None:
 def _register_blueprints(app: Flask) -> None:
     import importlib
 
+    # Every view module first: a page assembled above several features (the CO's home, the
+    # staff's invitation form) attaches to the blueprint of the feature whose address it keeps.
     for name in FEATURES:
-        importlib.import_module(f"consult.{name}.routes")  # attaches the views to bp
+        importlib.import_module(f"consult.{name}.routes")
+    for name in FEATURES:
         app.register_blueprint(importlib.import_module(f"consult.{name}").bp)
 
     from consult import api  # the JSON API registers its blueprints through flask-smorest

@@ -6,9 +6,15 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from consult.admin import bp, codes, service
+from consult.admin import (
+    bp,
+    codes,
+    invite,  # noqa: F401  (its view attaches to the auth blueprint)
+    service,
+)
 from consult.admin.forms import MunicipalityForm, PeopleFilterForm, RoleForm
 from consult.audit.models import AuditEvent
+from consult.auth import service as accounts
 from consult.auth.models import User
 from consult.auth.service import normalise_phone
 from consult.communities.models import Municipality
@@ -251,10 +257,10 @@ def reinvite(user_id: int):
     link = None
     if ActionForm().validate_on_submit():
         try:
-            token = service.new_invitation(
+            token = accounts.new_invitation(
                 user, by=current_user, days=current_app.config["INVITATION_DAYS"]
             )
-        except service.AdminError as error:
+        except accounts.AccountError as error:
             db.session.rollback()
             flash(str(error), "error")
             return redirect(url_for("admin.person", user_id=user.id))

@@ -1,19 +1,18 @@
-"""Running the platform: municipalities, accounts and their roles, fresh invitation links.
+"""Running the platform: municipalities, accounts and their roles (invitations are auth's).
 
 Pure functions on models: each checks its rule, changes state, writes the audit event and
 flushes. None commits; the view does, once.
 """
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 
 from consult.admin import codes
 from consult.audit.service import record
 from consult.auth import service as accounts
-from consult.auth.models import Invitation, User
+from consult.auth.models import User
 from consult.communities.models import Municipality
-from consult.core.db import utcnow
 from consult.core.enums import UserRole
 from consult.core.refusal import Refusal
 from consult.extensions import db
@@ -171,7 +170,7 @@ def disable_user(user: User, *, by: User | None) -> None:
         return
     _keep_an_admin(user, by, _l("You cannot disable your own account."))
     user.active = False
-    revoked = revoke_invitations(user)
+    revoked = accounts.revoke_invitations(user)
     record("user.disabled", user, by, invitations_revoked=revoked)
 
 
@@ -207,34 +206,3 @@ def change_role(
         after={"role": role, "municipality_id": municipality_id},
     )
     return True
-
-
-def revoke_invitations(user: User) -> int:
-    """End every unused, unexpired invitation of ``user`` now; how many there were."""
-    now = utcnow()
-    result = db.session.execute(
-        update(Invitation)
-        .where(
-            Invitation.user_id == user.id,
-            Invitation.used_at.is_(None),
-            Invitation.expires_at > now,
-        )
-        .values(expires_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0
-
-
-def new_invitation(user: User, *, by: User | None, days: int) -> str:
-    """A fresh invitation link token for someone who lost their password or their first link.
-
-    Earlier unused links stop working: a lost link may be in someone else's hands, and only the
-    newest one should set the password. Following the link sets a new password, so it also
-    serves as a password reset.
-    """
-    if not user.active:
-        raise AdminError(_l("This account is disabled. Enable it first."))
-    revoked = revoke_invitations(user)
-    token = accounts.invite(user, by, days)
-    record("user.reinvited", user, by, invitations_revoked=revoked)
-    return token

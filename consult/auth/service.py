@@ -7,7 +7,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from consult.audit.service import record
 from consult.auth.models import Invitation, User
@@ -179,3 +179,34 @@ def accept_invitation(inv: Invitation, password: str) -> User:
     inv.used_at = utcnow()
     record("user.password_set", inv.user, inv.user)
     return inv.user
+
+
+def revoke_invitations(user: User) -> int:
+    """End every unused, unexpired invitation of ``user`` now; how many there were."""
+    now = utcnow()
+    result = db.session.execute(
+        update(Invitation)
+        .where(
+            Invitation.user_id == user.id,
+            Invitation.used_at.is_(None),
+            Invitation.expires_at > now,
+        )
+        .values(expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def new_invitation(user: User, *, by: User | None, days: int) -> str:
+    """A fresh invitation link token for someone who lost their password or their first link.
+
+    Earlier unused links stop working: a lost link may be in someone else's hands, and only the
+    newest one should set the password. Following the link sets a new password, so it also
+    serves as a password reset.
+    """
+    if not user.active:
+        raise AccountError(_l("This account is disabled. Enable it first."))
+    revoked = revoke_invitations(user)
+    token = invite(user, by, days)
+    record("user.reinvited", user, by, invitations_revoked=revoked)
+    return token

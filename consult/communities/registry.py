@@ -5,7 +5,7 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from consult.admin import service as admin
+from consult.auth import service as accounts
 from consult.communities import bp, service
 from consult.communities.forms import AddMemberForm, OrganisationForm, SettlementForm
 from consult.communities.models import CommunityOrganisation, Membership, Municipality, Settlement
@@ -107,10 +107,10 @@ def reinvite_member(co_id: int, membership_id: int):
     link = None
     if ActionForm().validate_on_submit():
         try:
-            token = admin.new_invitation(
+            token = accounts.new_invitation(
                 m.user, by=current_user, days=current_app.config["INVITATION_DAYS"]
             )
-        except admin.AdminError as error:
+        except accounts.AccountError as error:
             db.session.rollback()
             flash(str(error), "error")
             return redirect(url_for("communities.members", co_id=co.id))
