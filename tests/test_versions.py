@@ -8,8 +8,9 @@ from flask import g
 
 from consult.core.enums import ProposalState
 from consult.extensions import db
-from consult.negotiation import offers, service
+from consult.negotiation import offers
 from consult.proposals.models import ProposalVersion
+from consult.proposals.terms import compare_terms
 
 
 def with_versions(make, world, n=2):
@@ -63,7 +64,7 @@ def test_versions_numbered_and_frozen(world, make):
 def test_compare_terms_marks_only_changes(world, make):
     p = with_versions(make, world, 2)
     v1, v2 = p.versions
-    rows = {r.name: r for r in service.compare_terms(v1.terms(), v2.terms())}
+    rows = {r.name: r for r in compare_terms(v1.terms(), v2.terms())}
     assert rows["amount_requested"].changed and rows["estimated_cost"].changed
     assert rows["timeline"].changed
     assert not rows["community_cash"].changed and not rows["title"].changed

@@ -17,7 +17,6 @@ from consult.core.enums import MeetingKind
 from consult.core.refusal import Refusal
 from consult.extensions import db
 from consult.meetings.models import Attendance, Meeting
-from consult.problems.models import Problem
 
 #: what a leader may set on a meeting (besides attendance and files)
 FIELDS = (
@@ -130,12 +129,11 @@ def edit_meeting(
     record("meeting.edited", meeting, by, co_id=meeting.co_id, changed=changed, files=len(files))
 
 
-def problems_raised(meeting: Meeting) -> list[Problem]:
-    return list(
-        db.session.scalars(
-            select(Problem).where(Problem.meeting_id == meeting.id).order_by(Problem.id)
-        )
-    )
+def problems_raised(meeting: Meeting) -> list:
+    """The problems raised at ``meeting`` (the relationship is declared by problems), read
+    afresh."""
+    db.session.expire(meeting, ["problems_raised"])
+    return list(meeting.problems_raised)
 
 
 def _set_details(meeting: Meeting, details: dict) -> None:

@@ -56,7 +56,9 @@ class Message(TimestampMixin, db.Model):
         foreign_keys=[version_id]
     )
     resulting_version: Mapped["ProposalVersion | None"] = relationship(  # noqa: F821
-        foreign_keys=[resulting_version_id]
+        foreign_keys=[resulting_version_id],
+        #: on the version: the counter-offer it came from, if any
+        backref=backref("accepted_offer", uselist=False, viewonly=True),
     )
 
 

@@ -30,16 +30,15 @@ from consult.extensions import db
 from consult.negotiation.models import Message
 from consult.negotiation.service import (
     NegotiationError,
-    TermRow,
     add_message,
     clean_body,
-    compare_terms,
     latest_version,
     lock_proposal,
 )
 from consult.notifications.service import link_to
 from consult.proposals.models import Proposal, ProposalVersion
 from consult.proposals.service import apply_transition, check_transition
+from consult.proposals.terms import TermRow, compare_terms
 from consult.votes import service as votes
 from consult.votes.models import VoteRound
 

@@ -331,6 +331,15 @@ def _offer_panel(proposal: Proposal, offer: Message | None, forms: dict) -> dict
     return panel
 
 
+@bp.app_template_global()
+def thread_unread(proposal: Proposal) -> int | None:
+    """Messages in ``proposal``'s thread the reader has not read; None when they may not see
+    the thread (so the proposal page, in a lower feature, need not import this one)."""
+    if not can(current_user, "view_thread", proposal):
+        return None
+    return service.unread_counts(current_user, [proposal.id]).get(proposal.id, 0)
+
+
 def _back(proposal: Proposal, anchor: str = "end"):
     return redirect(url_for("negotiation.thread", proposal_id=proposal.id, _anchor=anchor))
 

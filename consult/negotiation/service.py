@@ -25,8 +25,6 @@ from consult.core.enums import (
     MessageKind,
     ProposalState,
     Side,
-    VoteResult,
-    VoteSubject,
 )
 from consult.core.pages import Count, KeysetPage, bounded_count, keyset_page
 from consult.core.permissions import can, is_member, is_officer_of
@@ -37,7 +35,6 @@ from consult.notifications.service import link_to, notify
 from consult.proposals.models import Proposal, ProposalVersion
 from consult.proposals.service import apply_transition, people_to_tell
 from consult.proposals.workflow import WITH_MUNICIPALITY
-from consult.votes.models import VoteRound
 
 #: longest message body the service accepts (the form says the same)
 MAX_BODY = 5000
@@ -460,74 +457,6 @@ def response_clock(proposal: Proposal, now: datetime) -> ResponseClock:
         target=target,
         awaiting=awaiting_response(proposal),
         overdue=is_overdue(proposal, now, target),
-    )
-
-
-# --- terms compared -------------------------------------------------------------------------
-
-#: the terms a version shows side by side, with how to print each (money, enum, number, text)
-TERM_ROWS = (
-    ("title", _l("Title"), "text"),
-    ("infrastructure_type", _l("Type"), "enum"),
-    ("location", _l("Where"), "text"),
-    ("estimated_cost", _l("Estimated cost"), "money"),
-    ("amount_requested", _l("Requested from the municipality"), "money"),
-    ("community_cash", _l("Community cash"), "money"),
-    ("community_labour", _l("Community labour (value)"), "money"),
-    ("households_benefiting", _l("Households benefiting"), "number"),
-    ("timeline", _l("Timeline"), "text"),
-    ("description", _l("Description and scope"), "text"),
-)
-
-
-@dataclass(frozen=True)
-class TermRow:
-    name: str
-    label: object
-    kind: str
-    before: object
-    after: object
-
-    @property
-    def changed(self) -> bool:
-        return self.before != self.after
-
-
-def compare_terms(before: dict, after: dict, names: Iterable[str] | None = None) -> list[TermRow]:
-    """Every term of two sets of terms (two versions, or a version and an offer), in order."""
-    wanted = set(names) if names is not None else None
-    return [
-        TermRow(name, label, kind, before.get(name), after.get(name))
-        for name, label, kind in TERM_ROWS
-        if wanted is None or name in wanted
-    ]
-
-
-def approving_round(version: ProposalVersion) -> VoteRound | None:
-    """The member vote that approved ``version``: the vote on the counter-offer it came from,
-    else the last approved vote on the proposal before the version was made."""
-    offer_id = db.session.scalar(
-        select(Message.id).where(Message.resulting_version_id == version.id).limit(1)
-    )
-    if offer_id is not None:
-        rnd = db.session.scalar(
-            select(VoteRound)
-            .where(VoteRound.counter_offer_id == offer_id, VoteRound.result == VoteResult.APPROVED)
-            .order_by(VoteRound.id.desc())
-            .limit(1)
-        )
-        if rnd is not None:
-            return rnd
-    return db.session.scalar(
-        select(VoteRound)
-        .where(
-            VoteRound.proposal_id == version.proposal_id,
-            VoteRound.subject == VoteSubject.PROPOSAL,
-            VoteRound.result == VoteResult.APPROVED,
-            VoteRound.closed_at <= version.created_at,
-        )
-        .order_by(VoteRound.closed_at.desc())
-        .limit(1)
     )
 
 

@@ -55,7 +55,10 @@ class Problem(TimestampMixin, db.Model):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped["CommunityOrganisation"] = relationship()  # noqa: F821
-    meeting: Mapped["Meeting | None"] = relationship()  # noqa: F821
+    meeting: Mapped["Meeting | None"] = relationship(  # noqa: F821
+        #: on the meeting: the problems raised at it, in the order recorded
+        backref=backref("problems_raised", viewonly=True, order_by="Problem.id"),
+    )
     reported_by: Mapped["User | None"] = relationship()  # noqa: F821
     #: its photos and documents; the backref gives each of them its owner as ``problem``
     attachments: Mapped[list["Attachment"]] = relationship(  # noqa: F821

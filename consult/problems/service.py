@@ -4,7 +4,6 @@ Services check the rule, change state, write the audit event and flush; the view
 """
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from consult.attachments import service as attachments
 from consult.audit.service import record
@@ -16,7 +15,6 @@ from consult.core.refusal import Refusal
 from consult.extensions import db
 from consult.meetings.models import Meeting
 from consult.problems.models import Problem
-from consult.proposals.models import Proposal, proposal_problems
 
 #: what a reporter or leader may set on a problem (besides its meeting and photos)
 FIELDS = (
@@ -96,15 +94,11 @@ def reopen_problem(problem: Problem, *, by: User) -> None:
     _change_status(problem, ProblemStatus.CLOSED, ProblemStatus.OPEN, by)
 
 
-def proposals_answering(problem: Problem) -> list[Proposal]:
-    return list(
-        db.session.scalars(
-            select(Proposal)
-            .join(proposal_problems, proposal_problems.c.proposal_id == Proposal.id)
-            .where(proposal_problems.c.problem_id == problem.id)
-            .order_by(Proposal.created_at.desc())
-        )
-    )
+def proposals_answering(problem: Problem) -> list:
+    """The proposals that answer ``problem``, newest first (the relationship is declared by
+    proposals), read afresh."""
+    db.session.expire(problem, ["answered_by"])
+    return list(problem.answered_by)
 
 
 def _change_status(problem: Problem, expected: ProblemStatus, to: ProblemStatus, by: User):

@@ -12,7 +12,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from consult.core.db import Money, TimestampMixin, UTCDateTime, enum_column
 from consult.core.enums import (
@@ -127,7 +127,11 @@ class Proposal(SchemeTermsMixin, TimestampMixin, db.Model):
     organisation: Mapped["CommunityOrganisation"] = relationship()  # noqa: F821
     municipality: Mapped["Municipality"] = relationship()  # noqa: F821
     created_by: Mapped["User | None"] = relationship()  # noqa: F821
-    problems: Mapped[list["Problem"]] = relationship(secondary=proposal_problems)  # noqa: F821
+    problems: Mapped[list["Problem"]] = relationship(  # noqa: F821
+        secondary=proposal_problems,
+        #: on the problem: the proposals that answer it, newest first
+        backref=backref("answered_by", viewonly=True, order_by="Proposal.created_at.desc()"),
+    )
     versions: Mapped[list["ProposalVersion"]] = relationship(
         back_populates="proposal", order_by="ProposalVersion.number"
     )

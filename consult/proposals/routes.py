@@ -20,7 +20,6 @@ from consult.core.refusal import Refusal
 from consult.core.templating import ActionForm
 from consult.extensions import db
 from consult.meetings.models import Meeting
-from consult.negotiation import service as negotiation
 from consult.proposals import (
     bp,
     lists,
@@ -84,7 +83,6 @@ def index(co_id: int):
         page=page,
         filters=filters,
         args={"state": state.value} if state else {},
-        unread=negotiation.unread_counts(current_user, [p.id for p in page.items]),
     )
 
 
@@ -176,16 +174,12 @@ def show(proposal_id: int):
         for r in reversed(proposal.vote_rounds)
         if r.closed_at is not None and r.result is not None
     ]
-    unread = None
-    if can(current_user, "view_thread", proposal):
-        unread = negotiation.unread_counts(current_user, [proposal.id]).get(proposal.id, 0)
     page = render_template(
         "proposals/show.html",
         p=proposal,
         co=proposal.organisation,
         vote=vote,
         closed=closed,
-        unread=unread,
         choices=list(VoteChoice),
         genders=votes.GENDERS,
         results=VoteResult,

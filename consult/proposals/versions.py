@@ -4,13 +4,14 @@ from flask import abort, render_template, request
 from flask_login import login_required
 from sqlalchemy import select
 
-from consult.core.enums import VoteChoice, VoteResult
+from consult.core.enums import VoteChoice, VoteResult, VoteSubject
 from consult.core.forms import load
 from consult.extensions import db
-from consult.negotiation import service as negotiation
 from consult.proposals import bp
 from consult.proposals.models import Proposal, ProposalVersion
+from consult.proposals.terms import compare_terms
 from consult.votes import service as votes
+from consult.votes.models import VoteRound
 
 
 def _version(proposal: Proposal, number: int | None) -> ProposalVersion:
@@ -20,6 +21,33 @@ def _version(proposal: Proposal, number: int | None) -> ProposalVersion:
         select(ProposalVersion).where(
             ProposalVersion.proposal_id == proposal.id, ProposalVersion.number == number
         )
+    )
+
+
+def approving_round(version: ProposalVersion) -> VoteRound | None:
+    """The member vote that approved ``version``: the vote on the counter-offer it came from,
+    else the last approved vote on the proposal before the version was made."""
+    offer = version.accepted_offer  # declared by negotiation on Message.resulting_version
+    offer_id = offer.id if offer is not None else None
+    if offer_id is not None:
+        rnd = db.session.scalar(
+            select(VoteRound)
+            .where(VoteRound.counter_offer_id == offer_id, VoteRound.result == VoteResult.APPROVED)
+            .order_by(VoteRound.id.desc())
+            .limit(1)
+        )
+        if rnd is not None:
+            return rnd
+    return db.session.scalar(
+        select(VoteRound)
+        .where(
+            VoteRound.proposal_id == version.proposal_id,
+            VoteRound.subject == VoteSubject.PROPOSAL,
+            VoteRound.result == VoteResult.APPROVED,
+            VoteRound.closed_at <= version.created_at,
+        )
+        .order_by(VoteRound.closed_at.desc())
+        .limit(1)
     )
 
 
@@ -36,7 +64,7 @@ def compare_versions(proposal_id: int):
     a_default = numbers[-2] if len(numbers) > 1 else numbers[-1]
     a = _version(proposal, request.args.get("a", a_default, type=int))
     b = _version(proposal, request.args.get("b", b_default, type=int))
-    rows = negotiation.compare_terms(a.terms(), b.terms())
+    rows = compare_terms(a.terms(), b.terms())
     return render_template(
         "proposals/compare.html",
         p=proposal,
@@ -55,7 +83,7 @@ def dossier(proposal_id: int, number: int):
     approved it, the agreement and room for signatures."""
     proposal = load(Proposal, proposal_id, "view")
     v = _version(proposal, number)
-    rnd = negotiation.approving_round(v)
+    rnd = approving_round(v)
     return render_template(
         "proposals/dossier.html",
         p=proposal,
