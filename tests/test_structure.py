@@ -99,3 +99,42 @@ def test_an_unregistered_action_is_refused(app, make):
     user = make.user(role=UserRole.ADMIN)
     assert permissions.can(user, "no_such_action") is False
     assert permissions.can(user, "no_such_action", user) is False
+
+
+def _feature_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {f: set() for f in FEATURES}
+    for feature in FEATURES:
+        for path in _modules(PACKAGE / feature):
+            for name in _imports(path):
+                other = _top(name)
+                if other in FEATURES and other != feature:
+                    graph[feature].add(other)
+    return graph
+
+
+def test_features_import_each_other_without_a_cycle():
+    """Dependencies point down: when two features need each other, the shared part is a
+    feature of its own (votes), or the page that shows both is assembled above them."""
+    graph = _feature_graph()
+    state: dict[str, int] = {}
+    cycle: list[str] = []
+
+    def visit(node: str, path: list[str]) -> bool:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycle.extend([*path[path.index(nxt) :], nxt])
+                return True
+            if nxt not in state and visit(nxt, [*path, nxt]):
+                return True
+        state[node] = 2
+        return False
+
+    for feature in FEATURES:
+        if feature not in state and visit(feature, [feature]):
+            break
+    assert cycle == []
+
+
+def test_votes_know_nothing_of_the_features_that_hold_votes():
+    assert not {"proposals", "negotiation", "priorities"} & _feature_graph()["votes"]
