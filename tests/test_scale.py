@@ -7,10 +7,10 @@ import pytest
 from flask import g
 from sqlalchemy import event
 
-from consult.communities.routes import HOME_NEWEST
 from consult.core.db import utcnow
 from consult.core.enums import MessageKind, ProblemStatus, ProposalState
 from consult.extensions import db
+from consult.main.co_home import HOME_NEWEST
 from consult.negotiation import service as negotiation
 from consult.proposals.models import ProposalVersion
 from tests.helpers import pager_link

@@ -332,6 +332,12 @@ def _offer_panel(proposal: Proposal, offer: Message | None, forms: dict) -> dict
 
 
 @bp.app_template_global()
+def threads_unread(proposals) -> dict[int, int]:
+    """Unread messages by proposal id, for a page of proposals (the CO's list)."""
+    return service.unread_counts(current_user, [p.id for p in proposals])
+
+
+@bp.app_template_global()
 def thread_unread(proposal: Proposal) -> int | None:
     """Messages in ``proposal``'s thread the reader has not read; None when they may not see
     the thread (so the proposal page, in a lower feature, need not import this one)."""
