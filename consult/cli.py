@@ -113,13 +113,14 @@ def refresh_monitoring():
     from flask_babel import force_locale
 
     from consult.monitoring import service, snapshots
+    from consult.monitoring.scope import Scope, last_12_months, this_year
 
     today = utcnow().date()
     _, countries = service.places()
     scopes = []
-    for start, end in (service.this_year(today), service.last_12_months(today)):
-        scopes.append(service.Scope(start, end))
-        scopes.extend(service.Scope(start, end, country=c) for c in countries)
+    for start, end in (this_year(today), last_12_months(today)):
+        scopes.append(Scope(start, end))
+        scopes.extend(Scope(start, end, country=c) for c in countries)
     for locale in current_app.config["LANGUAGES"]:
         with current_app.test_request_context(), force_locale(locale):
             for scope in scopes:

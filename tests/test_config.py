@@ -63,7 +63,9 @@ def test_the_app_starts_with_every_documented_variable_set(monkeypatch, tmp_path
     _clear(monkeypatch)
     for name, (value, _setting, _expected) in SAMPLES.items():
         monkeypatch.setenv(name, value)
-    app = create_app()  # the engine is made, not connected: the PostgreSQL URL needs no server
+    # The engine is made, not connected: the PostgreSQL URL needs no server. REDIS_URL also
+    # selects the Redis cache, whose client is the optional [redis] extra: a cache in memory here.
+    app = create_app({"CACHE_TYPE": "SimpleCache"})
     for name, (_value, setting, expected) in SAMPLES.items():
         assert app.config[setting] == expected, name
         assert type(app.config[setting]) is type(expected), name

@@ -17,7 +17,8 @@ from markupsafe import Markup
 from consult.core.db import utcnow
 from consult.extensions import cache
 from consult.monitoring import charts, service
-from consult.monitoring.service import Indicators, Scope
+from consult.monitoring.scope import Scope
+from consult.monitoring.service import Indicators
 
 #: bumped when Indicators or the charts change shape, so old snapshots are not read
 FORMAT = 1
