@@ -434,10 +434,18 @@ def test_pages_show_sized_lazy_thumbnails_that_open_the_full_photo(app, client, 
     r = post_problem(client, world, [(images.jpeg_bytes(1600, 1200), "lane.jpg")])
     [photo] = db.session.scalars(select(Attachment)).all()
     html = client.get(r.headers["Location"]).get_data(as_text=True)
+    full = f"/attachments/{photo.id}?v={photo.stored_name[:12]}"
+    thumb = f"/attachments/{photo.id}/thumbnail?v={photo.thumb_name[:12]}"
     assert (
-        f'<a href="/attachments/{photo.id}"><img src="/attachments/{photo.id}/thumbnail" '
-        f'width="320" height="240" alt="lane.jpg" loading="lazy"></a>'
+        f'<a href="{full}"><img src="{thumb}" width="320" height="240" alt="lane.jpg" '
+        f'loading="lazy"></a>'
     ) in html
+    # A stored file never changes: with its tag the phone keeps it instead of asking again.
+    for url in (full, thumb):
+        with client.get(url) as r:
+            assert r.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+    with client.get(f"/attachments/{photo.id}/thumbnail?v=stale") as r:
+        assert r.headers["Cache-Control"] == "private, no-cache"
 
 
 def test_files_staged_before_a_rollback_are_written_again_when_stored(app, world, make):
@@ -460,8 +468,8 @@ def test_the_problem_list_shows_each_problems_first_photo_small(app, client, log
     html = client.get(f"/co/{world.co.id}/problems").get_data(as_text=True)
     assert html.count('loading="lazy"') == 1
     assert (
-        f'<a href="/attachments/{first.id}" class="cover"><img '
-        f'src="/attachments/{first.id}/thumbnail" width="320" height="240"'
+        f'<a href="/attachments/{first.id}?v={first.tag}" class="cover"><img '
+        f'src="/attachments/{first.id}/thumbnail?v={first.thumb_tag}" width="320" height="240"'
     ) in html
 
 

@@ -52,5 +52,15 @@ class Attachment(TimestampMixin, db.Model):
     uploaded_by: Mapped["User | None"] = relationship()  # noqa: F821
 
     @property
+    def tag(self) -> str:
+        """A short tag of the stored file for its links (``?v=``): a stored file never
+        changes, so a link with the current tag may be cached for good."""
+        return self.stored_name[:12]
+
+    @property
+    def thumb_tag(self) -> str:
+        return (self.thumb_name or self.stored_name)[:12]
+
+    @property
     def is_image(self) -> bool:
         return self.content_type.startswith("image/")

@@ -1,6 +1,6 @@
 """Serving stored attachments to whoever may see the record they belong to."""
 
-from flask import abort
+from flask import abort, request
 from flask_login import login_required
 
 from consult.attachments import bp, service
@@ -25,13 +25,11 @@ def thumbnail(attachment_id: int):
 def _serve(attachment_id: int, *, thumbnail: bool):
     # 404, then 403 as decided by the owner: meeting, problem…
     attachment = load(Attachment, attachment_id, AttachmentAction.VIEW)
-    response = service.send(attachment, thumbnail=thumbnail)
+    response = service.send(attachment, thumbnail=thumbnail, tag=request.args.get("v"))
     if response is None:
         abort(404)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    # Private: access depends on who asks; no-cache: revalidate (a cheap 304) each time.
-    response.headers["Cache-Control"] = "private, no-cache"
     return response
 
 

@@ -312,13 +312,11 @@ def attachments_of(owner) -> list[Attachment]:
     )
 
 
-def first_photos(owners) -> dict[int, Attachment]:
-    """The first photo with a thumbnail of each of ``owners`` (records of one kind, e.g. a
-    page of problems), by owner id, in one query: the pictures of a list."""
-    owners = list(owners)
-    if not owners:
-        return {}
-    column = getattr(Attachment, _OWNER_COLUMNS[owners[0].__tablename__])
+def first_photos(model, owners) -> dict[int, Attachment]:
+    """The first photo with a thumbnail of each of ``owners`` (records of ``model``, e.g. a
+    page of problems), by owner id: the pictures of a list, in one query whatever the page
+    holds (none included)."""
+    column = getattr(Attachment, _OWNER_COLUMNS[model.__tablename__])
     found: dict[int, Attachment] = {}
     for attachment in db.session.scalars(
         select(Attachment)
@@ -341,20 +339,27 @@ def owner_of(attachment: Attachment):
     return None
 
 
-def send(attachment: Attachment, *, thumbnail: bool = False):
+def send(attachment: Attachment, *, thumbnail: bool = False, tag: str | None = None):
     """A response with the attachment's file (its thumbnail when asked and there is one), or
-    None when the storage no longer has it."""
+    None when the storage no longer has it. With ``tag`` equal to the file's current tag
+    (``Attachment.tag``), the phone may keep it (privately) instead of asking on every page."""
     name = (thumbnail and attachment.thumb_name) or attachment.stored_name
     files = storage()
     if not files.exists(name):
         return None
-    return files.send(
+    response = files.send(
         name,
         mimetype=attachment.content_type,
         # Photos open in the page; PDFs are saved, never rendered by the browser from our origin.
         as_attachment=not attachment.is_image,
         download_name=download_name(attachment),
     )
+    # Private: access depends on who asks. Otherwise no-cache: revalidate (a cheap 304).
+    if tag and tag == (attachment.thumb_tag if thumbnail else attachment.tag):
+        response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    else:
+        response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 def download_name(attachment: Attachment) -> str:

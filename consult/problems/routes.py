@@ -48,7 +48,7 @@ def index(co_id: int):
         total=bounded_count(query),
         filters=filters,
         args=chosen,
-        photos=attachments.first_photos(page.items),
+        photos=attachments.first_photos(Problem, page.items),
     )
 
 
