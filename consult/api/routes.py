@@ -20,6 +20,8 @@ from consult.implementation.models import ImplementationUpdate
 from consult.meetings import service as meetings
 from consult.meetings.models import Meeting
 from consult.monitoring import service as monitoring
+from consult.monitoring.scope import last_12_months, this_year
+from consult.negotiation import offers
 from consult.negotiation import service as negotiation
 from consult.negotiation.models import Message
 from consult.priorities import service as priorities
@@ -353,18 +355,18 @@ def _answer_offer(p: Proposal, user, data: dict) -> None:
     require("answer_offer", offer)
     answer = data["answer"]
     if answer == "accept":
-        negotiation.accept_counter_offer(p, user, offer, data.get("note"))
+        offers.accept_counter_offer(p, user, offer, data.get("note"))
     elif answer == "reject":
-        negotiation.reject_counter_offer(p, user, offer, data.get("reason"))
+        offers.reject_counter_offer(p, user, offer, data.get("reason"))
     elif answer == "put_to_vote":
         _needs(data, "closes_at")
-        negotiation.put_counter_offer_to_vote(p, user, offer, data["closes_at"])
+        offers.put_counter_offer_to_vote(p, user, offer, data["closes_at"])
     else:
-        negotiation.close_offer_vote(p, user, offer)
+        offers.close_offer_vote(p, user, offer)
 
 
 def _counter_offer(p: Proposal, user, data: dict) -> Message:
-    return negotiation.counter_offer(
+    return offers.counter_offer(
         p,
         user,
         municipal_share=data.get("municipal_share"),
@@ -444,8 +446,8 @@ def vote(data, proposal_id: int):
         if data.get("offer_id"):
             offer = _offer(p, data["offer_id"])
             require("vote_on_offer", offer)
-            outcome = negotiation.cast_offer_vote(p, user, offer, choice)
-            rnd = negotiation.offer_round(offer)
+            outcome = offers.cast_offer_vote(p, user, offer, choice)
+            rnd = offers.offer_round(offer)
         else:
             outcome = proposals.cast_vote(p, user.membership_in(p.co_id), choice)
             rnd = proposals.current_round(p)
@@ -618,9 +620,9 @@ def stats(args):
     if args["period"] == "custom":
         start, end = args["start"], args["end"]
     elif args["period"] == "last_12_months":
-        start, end = monitoring.last_12_months(today)
+        start, end = last_12_months(today)
     else:
-        start, end = monitoring.this_year(today)
+        start, end = this_year(today)
     scope = monitoring.Scope(
         start,
         end,
