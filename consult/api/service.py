@@ -3,7 +3,6 @@
 Services flush and never commit; the view commits once.
 """
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -15,6 +14,7 @@ from consult.audit.service import record
 from consult.auth.models import User
 from consult.core.db import utcnow
 from consult.core.refusal import Refusal
+from consult.core.tokens import hash_secret
 from consult.extensions import db
 
 TOKEN_PREFIX = "cst_"  # noqa: S105 - a marker, not a secret
@@ -22,10 +22,6 @@ TOKEN_PREFIX = "cst_"  # noqa: S105 - a marker, not a secret
 
 class TokenError(Refusal):
     """A readable reason a token request was refused."""
-
-
-def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def issue_token(user: User, *, days: int, name: str | None = None) -> tuple[ApiToken, str]:

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from consult.api.service import hash_secret
 from consult.attachments.models import Attachment
 from consult.audit.service import record
 from consult.auth.models import User
@@ -20,6 +19,7 @@ from consult.core.db import utcnow
 from consult.core.enums import ProblemCategory, ProblemStatus, Side
 from consult.core.permissions import can
 from consult.core.refusal import Refusal
+from consult.core.tokens import hash_secret
 from consult.extensions import db
 from consult.negotiation.models import Message
 from consult.open311.models import Open311Key
