@@ -55,10 +55,19 @@ def dashboard():
     """Staff: the programme's indicators for a place and a period."""
     require(current_user, "view_dashboard")
     form = _dashboard_form()
-    snapshot = snapshots.take(form.scope(_today())) if form.validate() else None
+    scope = form.scope(_today()) if form.validate() else None
     query = request.args.to_dict()
-    tag = etag("dashboard", snapshot and (snapshot.key, snapshot.as_of), sorted(query.items()))
+
+    def tag_of(as_of):
+        return etag("dashboard", scope, as_of, sorted(query.items()))
+
+    # A repeat view of figures already in the cache is answered without loading them.
+    cached_at = scope and snapshots.taken_at(scope)
+    if cached_at and (not_modified := unchanged(tag_of(cached_at), cached_at)) is not None:
+        return not_modified
+    snapshot = snapshots.take(scope) if scope else None
     as_of = snapshot and snapshot.as_of
+    tag = tag_of(as_of)
     if (not_modified := unchanged(tag, as_of)) is not None:
         return not_modified
     page = render_template(

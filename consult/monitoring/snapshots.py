@@ -37,6 +37,17 @@ def _key(scope: Scope) -> str:
     return f"monitoring:{FORMAT}:{':'.join(map(str, parts))}:{get_locale()}"
 
 
+def taken_at(scope: Scope) -> datetime | None:
+    """When the cached snapshot of ``scope`` was taken (a small read: the snapshot itself is
+    not loaded), or None when there is none."""
+    if not current_app.config["MONITORING_SNAPSHOT_SECONDS"]:
+        return None
+    try:
+        return cache.get(_key(scope) + ":at")
+    except Exception:  # noqa: BLE001 - a cache that is down has nothing
+        return None
+
+
 def take(scope: Scope, *, refresh: bool = False) -> Snapshot:
     """The figures and charts of ``scope``: from the cache when a recent snapshot is there,
     else computed now (and kept). ``refresh`` recomputes whatever the cache holds."""
@@ -55,6 +66,7 @@ def take(scope: Scope, *, refresh: bool = False) -> Snapshot:
     if seconds:
         try:
             cache.set(key, snapshot, timeout=seconds)
+            cache.set(key + ":at", snapshot.as_of, timeout=seconds)
         except Exception:  # noqa: BLE001 - the page is still right, only not kept
             current_app.logger.warning("monitoring cache unwritable", exc_info=True)
     return snapshot
