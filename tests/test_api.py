@@ -227,6 +227,27 @@ def test_tokens_are_hashed_expire_and_can_be_revoked(world, client):
     assert Caller(client, again).get("/me").status_code == 401
 
 
+def test_a_token_shows_when_it_was_last_used(world, client):
+    member = Caller(client, token_for(client, world.member))
+    assert db.session.query(ApiToken).one().last_used_at is None
+    _ok(member.get("/me"))
+    assert db.session.query(ApiToken).one().last_used_at is not None
+
+
+def test_a_draft_is_patched_term_by_term(world, as_, make):
+    p = make.proposal(world.co)
+    db.session.commit()
+    leader = as_(world.leader)
+    got = _ok(leader.patch(f"/proposals/{p.id}", json={"timeline": "Before the rains"}))
+    assert got["timeline"] == "Before the rains" and got["title"] == p.title
+    assert got["estimated_cost"]["amount"] == "40000000.00"
+    r = leader.patch(f"/proposals/{p.id}", json={"amount_requested": "1"})
+    assert r.status_code == 422 and "estimated_cost" in r.get_json()["error"]["fields"]
+    p.state = ProposalState.SUBMITTED
+    db.session.commit()
+    assert leader.patch(f"/proposals/{p.id}", json={"timeline": "x"}).status_code == 403
+
+
 def test_disabled_people_lose_their_tokens(world, client):
     member = Caller(client, token_for(client, world.member))
     world.member.active = False

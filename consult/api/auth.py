@@ -5,6 +5,7 @@ from flask import abort, g, request
 from consult.api import service
 from consult.auth.models import User
 from consult.core.db import utcnow
+from consult.extensions import db
 
 #: endpoints that answer without a token (getting one)
 PUBLIC = {"api_auth.token"}
@@ -22,7 +23,10 @@ def load_bearer():
         abort(401)
     now = utcnow()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        token.last_used_at = now  # committed with the request's changes, if any
+        # bookkeeping for the owner's token list, at most once a minute, before the view's
+        # own transaction starts
+        token.last_used_at = now
+        db.session.commit()
     g.api_user = token.user
     g.api_token = token
     # Flask-Login's request-local user, so what reads ``current_user`` (the language, the
