@@ -415,3 +415,43 @@ def test_openapi_document_describes_the_api(client):
     assert doc["openapi"].startswith("3.")
     assert "/api/v1/proposals/{proposal_id}/transitions" in doc["paths"]
     assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+
+
+def test_the_same_key_sent_twice_at_once_makes_one_record(app, world):
+    """Two requests with one Idempotency-Key racing on a live server: the database's unique
+    (user, key) decides, and both answers name the same problem."""
+    import threading
+
+    import requests
+
+    from consult.problems.models import Problem
+    from tests.live import serving
+
+    login, co_id = world.member.login, world.co.id  # the threads have no app context
+    with serving(app) as base:
+        token = requests.post(
+            f"{base}{API}/auth/token", json={"login": login, "password": PASSWORD}, timeout=30
+        ).json()["token"]
+        start = threading.Barrier(2)
+        answers = []
+
+        def send():
+            start.wait()
+            answers.append(
+                requests.post(
+                    f"{base}{API}/communities/{co_id}/problems",
+                    json={"title": "Broken tap", "category": "water"},
+                    headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "race"},
+                    timeout=60,
+                )
+            )
+
+        threads = [threading.Thread(target=send) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert [r.status_code for r in answers] == [201, 201]
+    assert answers[0].json()["id"] == answers[1].json()["id"]
+    db.session.expire_all()
+    assert db.session.query(Problem).count() == 1
