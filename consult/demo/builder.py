@@ -1,5 +1,6 @@
 """How the demo writes its programme: people and COs, meetings, problems, proposals in every
-workflow state, threads and member votes."""
+workflow state, threads and member votes (through the votes service, ``now=`` their
+dates, so their counts and results are the rules' own)."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -21,7 +22,6 @@ from consult.core.enums import (
     Side,
     UserRole,
     VoteChoice,
-    VoteResult,
     VoteSubject,
 )
 from consult.extensions import db
@@ -30,7 +30,7 @@ from consult.meetings.models import Attendance, Meeting
 from consult.negotiation.models import Message
 from consult.problems.models import Problem
 from consult.proposals.models import Proposal, ProposalVersion
-from consult.votes.models import Vote, VoteRound
+from consult.votes import service as votes
 
 
 class Builder:
@@ -351,55 +351,37 @@ class Builder:
         elif how == "in_vote":
             offer.offer_status = CounterOfferStatus.IN_VOTE
             opened = first + timedelta(days=4)
-            rnd = VoteRound(
-                proposal=p,
+            votes.open_round(
+                p,
+                leader,
+                self.now + timedelta(days=4),
+                now=opened,
                 subject=VoteSubject.COUNTER_OFFER,
                 counter_offer_id=offer.id,
-                opened_by_id=leader.id,
-                opened_at=opened,
-                closes_at=self.now + timedelta(days=4),
-                quorum_percent=p.organisation.quorum_percent,
-                threshold_percent=p.organisation.threshold_percent,
             )
-            db.session.add(rnd)
             choices = [VoteChoice.YES, VoteChoice.YES, VoteChoice.NO]
             for m, choice in zip(members, choices, strict=False):
-                db.session.add(Vote(round=rnd, membership=m, choice=choice, cast_at=opened))
-            rnd.yes_count, rnd.no_count = 2, 1
-            db.session.flush()
+                votes.cast(
+                    p,
+                    m,
+                    choice,
+                    subject=VoteSubject.COUNTER_OFFER,
+                    counter_offer_id=offer.id,
+                    now=opened,
+                )
 
     def vote(self, p, members, choices, *, closed):
+        """A member vote on ``p`` through the votes service, as it happened on its dates: the
+        ballots counted and, when ``closed``, the result fixed by the same rule as ever."""
         opened = p.created_at + timedelta(days=2)
-        rnd = VoteRound(
-            proposal=p,
-            opened_by_id=members[0].user.id,
-            opened_at=opened,
-            closes_at=self.now + timedelta(days=3) if not closed else opened + timedelta(days=7),
-            quorum_percent=p.organisation.quorum_percent,
-            threshold_percent=p.organisation.threshold_percent,
-        )
-        db.session.add(rnd)
-        for m, choice in zip(members, choices, strict=False):
-            db.session.add(Vote(round=rnd, membership=m, choice=choice, cast_at=opened))
-        rnd.yes_count = sum(1 for c in choices if c == VoteChoice.YES)
-        rnd.no_count = sum(1 for c in choices if c == VoteChoice.NO)
-        rnd.abstain_count = sum(1 for c in choices if c == VoteChoice.ABSTAIN)
-        if closed:
-            rnd.closed_at = rnd.closes_at
-            rnd.members_at_close = len(members)
-            took_part = len(choices)
-            quorum = took_part * 100 >= rnd.quorum_percent * len(members)
-            yes_no = rnd.yes_count + rnd.no_count
-            passed = quorum and rnd.yes_count * 100 > rnd.threshold_percent * yes_no
-            rnd.result = (
-                VoteResult.APPROVED
-                if passed
-                else VoteResult.REJECTED
-                if quorum
-                else VoteResult.NO_QUORUM
-            )
-        db.session.flush()
+        closes_at = self.now + timedelta(days=3) if not closed else opened + timedelta(days=7)
+        rnd = votes.open_round(p, members[0].user, closes_at, now=opened)
         record("vote.opened", rnd, members[0].user, proposal_id=p.id, co_id=p.co_id)
+        for m, choice in zip(members, choices, strict=False):
+            votes.cast(p, m, choice, now=opened)
+        if closed:
+            votes.close(votes.lock_round(p), now=closes_at)
+        db.session.flush()
 
     def message(self, p, author, side, kind, at, body, version, decision=None):
         msg = Message(
