@@ -12,6 +12,7 @@ from consult.notifications.models import Notification, OutgoingMail
 from consult.open311.models import Open311Key
 from consult.problems.models import PriorityPoints, PriorityRound, PriorityTally, Problem
 from consult.proposals.models import Proposal, ProposalVersion, proposal_problems
+from consult.submissions.models import SubmissionKey
 from consult.votes.models import Vote, VoteRound, VoteTally
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "Proposal",
     "ProposalVersion",
     "Settlement",
+    "SubmissionKey",
     "ThreadRead",
     "User",
     "Vote",

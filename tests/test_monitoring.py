@@ -25,6 +25,7 @@ from consult.monitoring import lists, service
 from consult.monitoring.exports import cell
 from consult.monitoring.scope import Scope
 from consult.votes.models import Vote, VoteRound, VoteTally
+from consult.votes.service import fill_roll
 from tests import factories as f
 from tests.helpers import csrf_token
 
@@ -176,6 +177,7 @@ def build_programme() -> SimpleNamespace:
     )
     db.session.add(rnd)
     db.session.flush()
+    fill_roll(rnd, co_b.id)  # the electorate: the CO's members when the vote opened
     for user, choice in ((woman, VoteChoice.YES), (man, VoteChoice.NO)):
         db.session.add(
             Vote(

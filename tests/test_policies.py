@@ -8,6 +8,7 @@ from consult.core.enums import ProposalState, VoteChoice
 from consult.core.permissions import can
 from consult.extensions import db
 from consult.votes.models import Vote, VoteRound
+from consult.votes.service import fill_roll
 
 ROLES = [
     "leader",
@@ -121,6 +122,7 @@ def test_database_refuses_a_second_vote_by_the_same_member(world, make):
     )
     db.session.add(rnd)
     db.session.flush()
+    fill_roll(rnd, world.co.id)  # the member is on the roll, so only the second vote fails
     membership = world.member.membership_in(world.co.id)
     db.session.add(Vote(round=rnd, membership_id=membership.id, choice=VoteChoice.YES, cast_at=now))
     db.session.commit()

@@ -229,7 +229,7 @@ def test_tally_must_be_the_cos_meeting_and_replaces_per_meeting(world, make):
     rnd, (a, b, _c) = _round(world, make)
     with pytest.raises(service.PriorityError, match="CO's meetings"):
         service.record_tally(rnd, make.meeting(world.other_co), {a.id: {"women": 1}}, world.leader)
-    meeting = make.meeting(world.co)
+    meeting = make.meeting(world.co, other_present=2)
     service.record_tally(rnd, meeting, {a.id: {"women": 4, "men": 2}}, world.leader)
     service.record_tally(rnd, meeting, {b.id: {"other": 1}}, world.leader)
     db.session.commit()
@@ -272,12 +272,12 @@ def test_nobody_took_part_everything_ties_first(world, make):
 
 
 def test_turnout_by_gender_uses_members_at_close(world, make):
-    rnd, (a, b, _c) = _round(world, make)
     woman = make.member(world.co, gender=Gender.WOMAN)
     man = make.member(world.co, gender=Gender.MAN)
+    rnd, (a, b, _c) = _round(world, make)
     service.give_points(rnd, _ms(woman, world.co), {a.id: 1})
     service.give_points(rnd, _ms(man, world.co), {a.id: 1, b.id: 1})
-    meeting = make.meeting(world.co)
+    meeting = make.meeting(world.co, other_present=2)
     service.record_tally(
         rnd,
         meeting,
@@ -455,7 +455,7 @@ def test_points_after_the_closing_time_refused_with_a_message(world, make, login
 
 def test_leader_records_tally_and_result_shows_ties_and_turnout(world, make, login, client):
     rnd, (a, b, c) = _round(world, make)
-    meeting = make.meeting(world.co)
+    meeting = make.meeting(world.co, other_present=2)
     foreign = make.meeting(world.other_co)
     service.give_points(rnd, _ms(world.member, world.co), {a.id: 2, b.id: 1})
     db.session.commit()
@@ -481,7 +481,7 @@ def test_leader_records_tally_and_result_shows_ties_and_turnout(world, make, log
     page = client.get(f"/priorities/{rnd.id}").data
     ranks = re.findall(rb'<tr><td class="num">(\d+)</td><td>([^<]+)', page)
     assert ranks == [(b"1", b"Problem 1 "), (b"1", b"Problem 2 "), (b"1", b"Problem 3 ")]
-    assert b"1 of 2 members gave points (50%)" in page
+    assert b"1 of the 2 people on the roll gave points (50%)" in page
     assert b"(1 member)" in page and b"(0 members)" in page
     # by gender: the member (gender from the factory) online, 1 woman 1 man 1 other by hand
     t = service.turnout(db.session.get(PriorityRound, rnd.id))

@@ -91,7 +91,8 @@ def _world(s: Scenario):
         for i, g in enumerate(s.genders)
     ]
     problems = [factories.problem(co, title=f"P{i}") for i in range(s.problems)]
-    meetings = [factories.meeting(co) for _ in range(s.meetings)]
+    # enough people present that any generated count is possible (the rule has its own tests)
+    meetings = [factories.meeting(co, other_present=3) for _ in range(s.meetings)]
     rnd = service.open_round(co, by=users[0], title="Property round", max_per_problem=s.most)
     db.session.commit()
     return co, users, problems, meetings, rnd

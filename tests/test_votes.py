@@ -303,8 +303,8 @@ def test_close_approved_explains_how(world, make, client, login):
     assert (rnd.yes_count, rnd.no_count, rnd.abstain_count) == (4, 2, 0)
     text = r.data.decode()
     assert (
-        "6 people took part: 3 online and 3 by show of hands at 1 meeting(s). The CO had 4 "
-        "members when the vote closed, so the quorum of 50% needed 2."
+        "4 people were on the roll and still members at the close, so the quorum of 50% "
+        "needed 2. 6 took part: 3 online and 3 by show of hands at 1 meeting(s)."
     ) in text
     assert (
         "Approved: 4 yes, 2 no, 0 abstained. Yes is 66.6% of yes + no, more than the 50% required."

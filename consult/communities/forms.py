@@ -5,9 +5,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from consult.auth.forms import PersonFields
 from consult.core.enums import COStatus, MembershipRole, Tenure
+from consult.submissions.forms import CreateForm
 
 
-class AddMemberForm(PersonFields, FlaskForm):
+class AddMemberForm(PersonFields, CreateForm):
     role = SelectField(_l("Role in the CO"), choices=MembershipRole.choices(), default="member")
 
 

@@ -19,6 +19,7 @@ from consult.core.forms import load, show_refusal
 from consult.core.permissions import can, require
 from consult.core.templating import ActionForm
 from consult.extensions import db
+from consult.submissions import views as submissions
 
 
 @bp.route("/places")
@@ -58,6 +59,11 @@ def members(co_id: int):
     form = AddMemberForm() if can(current_user, "manage_members", co) else None
     link = None
     if form is not None and form.validate_on_submit():
+        again = submissions.repeated(
+            form, "membership", lambda _i: url_for("communities.members", co_id=co.id)
+        )
+        if again is not None:
+            return again
         try:
             user = accounts.create_person(
                 form.name.data,
@@ -66,8 +72,11 @@ def members(co_id: int):
                 gender=Gender(form.gender.data),
                 by=current_user,
             )
-            service.add_member(co, user, MembershipRole(form.role.data), by=current_user)
+            membership = service.add_member(
+                co, user, MembershipRole(form.role.data), by=current_user
+            )
             token = accounts.invite(user, current_user, current_app.config["INVITATION_DAYS"])
+            submissions.created(form, membership.id)
         except (accounts.AccountError, service.MembershipError) as error:
             db.session.rollback()
             show_refusal(form, error, "phone")

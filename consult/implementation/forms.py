@@ -6,6 +6,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from consult.attachments.forms import AttachmentsField
 from consult.attachments.service import IMAGES
 from consult.implementation.service import MAX_NOTE
+from consult.submissions.forms import CreateForm
 
 _NOTE = Length(max=MAX_NOTE, message=_l("At most %(max)d characters, please."))
 
@@ -16,7 +17,7 @@ class StartForm(FlaskForm):
     )
 
 
-class UpdateForm(FlaskForm):
+class UpdateForm(CreateForm):
     """A progress report; shown on the works page with the prefix "update"."""
 
     progress = IntegerField(
@@ -35,7 +36,7 @@ class UpdateForm(FlaskForm):
     files = AttachmentsField(_l("Photos (optional)"), allowed=IMAGES)
 
 
-class CommentForm(FlaskForm):
+class CommentForm(CreateForm):
     """A resident's comment; shown on the works page with the prefix "comment"."""
 
     note = TextAreaField(

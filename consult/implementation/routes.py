@@ -11,6 +11,7 @@ from consult.extensions import db
 from consult.implementation import bp, service
 from consult.implementation.forms import CommentForm, CompleteForm, StartForm, UpdateForm
 from consult.proposals.models import Proposal
+from consult.submissions import views as submissions
 
 
 @bp.route("/proposals/<int:proposal_id>/implementation")
@@ -46,8 +47,13 @@ def post_update(proposal_id: int):
     p = load(Proposal, proposal_id, "record_progress")
     form = UpdateForm(prefix="update")
     if form.validate_on_submit():
+        again = submissions.repeated(
+            form, "update", lambda _i: url_for("implementation.show", proposal_id=p.id)
+        )
+        if again is not None:
+            return again
         try:
-            service.post_update(
+            update = service.post_update(
                 p,
                 current_user,
                 progress=form.progress.data,
@@ -59,6 +65,7 @@ def post_update(proposal_id: int):
             db.session.rollback()
             show_refusal(form, error)
         else:
+            submissions.created(form, update.id)
             db.session.commit()
             flash(_("The update is posted."), "success")
             return redirect(url_for("implementation.show", proposal_id=p.id))
@@ -71,12 +78,18 @@ def comment(proposal_id: int):
     p = load(Proposal, proposal_id, "comment_progress")
     form = CommentForm(prefix="comment")
     if form.validate_on_submit():
+        again = submissions.repeated(
+            form, "comment", lambda _i: url_for("implementation.show", proposal_id=p.id)
+        )
+        if again is not None:
+            return again
         try:
-            service.comment(p, current_user, form.note.data, uploads=form.files.uploads)
+            note = service.comment(p, current_user, form.note.data, uploads=form.files.uploads)
         except Refusal as error:
             db.session.rollback()
             show_refusal(form, error)
         else:
+            submissions.created(form, note.id)
             db.session.commit()
             flash(_("Your comment is posted."), "success")
             return redirect(url_for("implementation.show", proposal_id=p.id))

@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     IntegerField,
@@ -16,6 +15,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from consult.attachments.forms import AttachmentsField
 from consult.core.enums import MeetingKind
 from consult.meetings.service import MeetingError, check_headcount
+from consult.submissions.forms import CreateForm
 
 _COUNT = [
     InputRequired(_l("Enter a number (0 if nobody).")),
@@ -30,7 +30,7 @@ class CheckboxListField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(CreateForm):
     kind = SelectField(_l("Kind of meeting"), choices=MeetingKind.choices(), default="consultation")
     day = DateField(_l("Date"), validators=[InputRequired(_l("Enter the date."))])
     time = TimeField(_l("Time"), validators=[InputRequired(_l("Enter the time."))])

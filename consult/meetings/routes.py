@@ -14,6 +14,7 @@ from consult.extensions import db
 from consult.meetings import bp, service
 from consult.meetings.forms import MeetingForm
 from consult.meetings.models import Meeting
+from consult.submissions import views as submissions
 
 PER_PAGE = 20
 
@@ -39,6 +40,11 @@ def new(co_id: int):
     co = load(CommunityOrganisation, co_id, "log_meeting")
     form = MeetingForm(service.tickable_members(co))
     if form.validate_on_submit():
+        again = submissions.repeated(
+            form, "meeting", lambda i: url_for("meetings.show", meeting_id=i)
+        )
+        if again is not None:
+            return again
         try:
             meeting = service.log_meeting(
                 co, by=current_user, uploads=form.files.uploads, **_details(form, co)
@@ -47,6 +53,7 @@ def new(co_id: int):
             db.session.rollback()
             show_refusal(form, error)
         else:
+            submissions.created(form, meeting.id)
             db.session.commit()
             flash(_("The meeting is recorded."), "success")
             return redirect(url_for("meetings.show", meeting_id=meeting.id))

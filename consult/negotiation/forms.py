@@ -19,12 +19,13 @@ from wtforms.widgets import HiddenInput
 from consult.attachments.forms import AttachmentsField
 from consult.core.enums import MessageKind, ProposalState
 from consult.proposals.policy import SEEN_BY_MUNICIPALITY
+from consult.submissions.forms import CreateForm
 
 #: the longest message body; long enough for a detailed answer, short enough for a phone
 MAX_BODY = 5000
 
 
-class MessageForm(FlaskForm):
+class MessageForm(CreateForm):
     """A comment or question in the thread; the view narrows ``kind`` to the writer's side."""
 
     kind = SelectField(
@@ -119,7 +120,7 @@ def _amount(label):
     )
 
 
-class CounterOfferForm(FlaskForm):
+class CounterOfferForm(CreateForm):
     """The officer's other terms; it starts from the latest version's, so only what changes
     needs typing."""
 

@@ -444,6 +444,7 @@ def close_offer_vote(proposal: Proposal, by: User, offer: Message, *, now=None):
         no=b.no,
         abstain=b.abstain,
         members_at_close=b.members,
+        set_aside=b.set_aside,
         early=now < rnd.closes_at,
     )
     votes.tell_members(

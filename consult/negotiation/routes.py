@@ -40,6 +40,7 @@ from consult.negotiation.forms import (
 )
 from consult.negotiation.models import Message
 from consult.proposals.models import Proposal
+from consult.submissions import views as submissions
 from consult.votes import service as votes
 from consult.votes.forms import TallyForm, VoteForm
 from consult.votes.models import Vote
@@ -129,6 +130,13 @@ def post_message(proposal_id: int):
     proposal = load(Proposal, proposal_id, "write")
     form = _message_form(proposal)
     if form.validate_on_submit():
+        again = submissions.repeated(
+            form,
+            "message",
+            lambda _i: url_for("negotiation.thread", proposal_id=proposal.id) + "#end",
+        )
+        if again is not None:
+            return again
         try:
             message = service.post_message(
                 proposal,
@@ -143,6 +151,7 @@ def post_message(proposal_id: int):
             db.session.rollback()
             show_refusal(form, error, "body")
         else:
+            submissions.created(form, message.id)
             db.session.commit()
             flash(_("Your message is posted."), "success")
             return redirect(url_for("negotiation.thread", proposal_id=proposal.id) + "#end")
@@ -311,7 +320,12 @@ def _offer_panel(proposal: Proposal, offer: Message | None, forms: dict) -> dict
         panel.update(
             round=rnd,
             in_time=rnd is not None and utcnow() < rnd.closes_at,
-            can_vote=can(current_user, "vote_on_offer", offer) and membership is not None,
+            can_vote=can(current_user, "vote_on_offer", offer)
+            and rnd is not None
+            and votes.on_roll(rnd, membership),
+            not_on_roll=membership is not None
+            and rnd is not None
+            and not votes.on_roll(rnd, membership),
             mine=membership
             and rnd
             and db.session.scalar(
@@ -359,8 +373,15 @@ def counter_offer(proposal_id: int):
     proposal = load(Proposal, proposal_id, "counter_offer")
     form = CounterOfferForm()
     if form.validate_on_submit():
+        again = submissions.repeated(
+            form,
+            "counter_offer",
+            lambda _i: url_for("negotiation.thread", proposal_id=proposal.id) + "#end",
+        )
+        if again is not None:
+            return again
         try:
-            offers.counter_offer(
+            offer = offers.counter_offer(
                 proposal,
                 current_user,
                 municipal_share=form.municipal_share.data,
@@ -375,6 +396,7 @@ def counter_offer(proposal_id: int):
             db.session.rollback()
             show_refusal(form, error, "municipal_share")
         else:
+            submissions.created(form, offer.id)
             db.session.commit()
             flash(_("Your counter-offer is sent to the community."), "success")
             return _back(proposal)
@@ -459,6 +481,11 @@ def offer_ballot(proposal_id: int, message_id: int):
     if not form.validate_on_submit():
         flash(_("Nothing was changed: the page had expired. Please try again."), "error")
         return _back(proposal, f"m{offer.id}")
+    again = submissions.repeated(
+        form, "offer_ballot", lambda _i: _back(proposal, f"m{offer.id}").location
+    )
+    if again is not None:
+        return again
     choice = VoteChoice(form.choice.data)
     try:
         outcome = offers.cast_offer_vote(proposal, current_user, offer, choice)
@@ -466,6 +493,7 @@ def offer_ballot(proposal_id: int, message_id: int):
         db.session.rollback()
         flash(str(error), "error")
     else:
+        submissions.created(form, offer.id)
         db.session.commit()
         flash(form.outcome_message(outcome), "success")
     return _back(proposal, f"m{offer.id}")

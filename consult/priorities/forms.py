@@ -9,6 +9,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from consult.core import localtime
 from consult.problems.models import PriorityRound, Problem
+from consult.submissions.forms import CreateForm
 
 COUNT_MAX = 100_000  # more hands than any meeting hall holds: a typing mistake
 
@@ -45,7 +46,7 @@ def _field_name(problem: Problem) -> str:
     return f"problem_{problem.id}"
 
 
-class _BallotBase(FlaskForm):
+class _BallotBase(CreateForm):
     total_allowed = 0
 
     def validate(self, extra_validators=None) -> bool:

@@ -3,7 +3,6 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from consult.communities.models import CommunityOrganisation
 from consult.core.formatting import local_datetime
@@ -15,6 +14,7 @@ from consult.meetings.models import Meeting
 from consult.priorities import bp, service
 from consult.priorities.forms import OpenRoundForm, ballot_form, tally_form
 from consult.problems.models import PriorityRound
+from consult.submissions import views as submissions
 
 
 @bp.app_context_processor
@@ -72,7 +72,8 @@ def _show(rnd: PriorityRound, form=None, status: int = 200):
     co = rnd.organisation
     problems = service.round_problems(rnd)
     membership = current_user.membership_in(rnd.co_id)
-    if form is None and membership is not None and can(current_user, "give_points", rnd):
+    on_roll = service.on_roll(rnd, membership)
+    if form is None and on_roll and can(current_user, "give_points", rnd):
         form = ballot_form(rnd, problems, service.ballot_of(rnd, membership))
     show_standings = can(current_user, "view_standings", rnd)
     return (
@@ -83,6 +84,7 @@ def _show(rnd: PriorityRound, form=None, status: int = 200):
             problems=problems,
             form=form,
             accepting=service.is_accepting(rnd),
+            not_on_roll=membership is not None and not on_roll and rnd.closed_at is None,
             has_ballot=bool(membership and service.ballot_of(rnd, membership)),
             standings=service.standings(rnd) if show_standings else None,
             turnout=service.turnout(rnd) if show_standings else None,
@@ -117,12 +119,16 @@ def ballot(round_id: int):
     form = ballot_form(rnd, problems, {})
     if not form.validate_on_submit():
         return _show(rnd, form)
+    again = submissions.repeated(form, "points", lambda i: url_for("priorities.show", round_id=i))
+    if again is not None:
+        return again
     try:
         given = service.give_points(rnd, membership, form.points())
     except service.PriorityError as error:
         db.session.rollback()
         show_refusal(form, error)
         return _show(rnd, form)
+    submissions.created(form, rnd.id)
     db.session.commit()
     if given:
         flash(
@@ -137,10 +143,9 @@ def ballot(round_id: int):
     return redirect(url_for("priorities.show", round_id=rnd.id))
 
 
-def _meeting_choices(co: CommunityOrganisation):
-    meetings = db.session.scalars(
-        select(Meeting).where(Meeting.co_id == co.id).order_by(Meeting.held_at.desc())
-    ).all()
+def _meeting_choices(rnd: PriorityRound, co: CommunityOrganisation):
+    """The meetings already held: one still to come cannot have counted any hands."""
+    meetings = service.tally_meetings(rnd)
     tz = co.municipality.timezone
     return [
         (m, _("%(kind)s, %(when)s", kind=m.kind.label, when=local_datetime(m.held_at, tz)))
@@ -154,7 +159,7 @@ def tally(round_id: int):
     rnd = load(PriorityRound, round_id, "record_tally")
     co = rnd.organisation
     problems = service.round_problems(rnd)
-    meetings = _meeting_choices(co)
+    meetings = _meeting_choices(rnd, co)
     chosen = request.args.get("meeting_id", type=int)
     current = service.tally_of(rnd, chosen) if chosen else {}
     form = tally_form(problems, meetings, current, meeting_id=chosen)

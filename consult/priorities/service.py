@@ -9,8 +9,10 @@ Counting rules (also written on the round's page):
 - a problem's score is its points plus its hands; equal scores share a rank (1, 2, 2, 4) and
   are listed oldest problem first.
 
-Turnout is members who gave points over members (current while open, ``members_at_close``
-after). Participants by gender add, for each meeting, the largest show of hands any one problem
+The electorate is the round's roll: the CO's members when it opened. People who join later
+are not on it; a member who leaves before the close has the points set aside and leaves the
+base. Turnout is people on the roll who gave points over the roll (``members_at_close`` after
+the close). Participants by gender add, for each meeting, the largest show of hands any one problem
 got from that gender: people may raise a hand for several problems, so that maximum is the
 surest head-count of who took part.
 
@@ -21,22 +23,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, distinct, func, literal, select
+from sqlalchemy import delete, distinct, false, func, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from consult.audit.service import record
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation, Membership
-from consult.communities.service import current_members, member_count
+from consult.communities.service import current_members
 from consult.core.db import utcnow
 from consult.core.enums import Gender, ProblemStatus
 from consult.core.locking import lock_row
 from consult.core.refusal import Refusal
 from consult.extensions import db
+from consult.meetings.hands import HandsRefused, check_show_of_hands, countable_meetings
 from consult.meetings.models import Meeting
 from consult.notifications.service import link_to, notify
 from consult.problems.models import (
     PriorityPoints,
+    PriorityRoll,
     PriorityRound,
     PriorityTally,
     Problem,
@@ -143,6 +147,11 @@ def tally_of(rnd: PriorityRound, meeting_id: int) -> dict[int, dict[str, int]]:
     return {t.problem_id: {"women": t.women, "men": t.men, "other": t.other} for t in rows}
 
 
+def tally_meetings(rnd: PriorityRound, *, now: datetime | None = None) -> list[Meeting]:
+    """The CO's meetings whose show of hands may count in ``rnd``: those already held."""
+    return countable_meetings(rnd.co_id, now=now or utcnow())
+
+
 def tallied_meetings(rnd: PriorityRound) -> list[Meeting]:
     return list(
         db.session.scalars(
@@ -200,6 +209,14 @@ def open_round(
     )
     db.session.add(rnd)
     db.session.flush()
+    db.session.execute(
+        insert(PriorityRoll).from_select(
+            ["round_id", "membership_id", "set_aside"],
+            select(literal(rnd.id), Membership.id, false()).where(
+                Membership.co_id == co.id, Membership.left_on.is_(None)
+            ),
+        )
+    )
     record(
         "priority_round.opened",
         rnd,
@@ -213,6 +230,40 @@ def open_round(
     )
     _tell_members(rnd, by, "priorities.opened")
     return rnd
+
+
+# --- the roll -------------------------------------------------------------------------------
+
+
+def on_roll(rnd: PriorityRound, membership: Membership | None) -> bool:
+    """True when ``membership`` is on the round's roll (the members when it opened)."""
+    if membership is None:
+        return False
+    return db.session.get(PriorityRoll, (rnd.id, membership.id)) is not None
+
+
+def _standing(rnd: PriorityRound):
+    """Whether a roll row still counts: while open, the member has not left; once closed,
+    what the close fixed."""
+    if rnd.closed_at is None:
+        return Membership.left_on.is_(None)
+    return PriorityRoll.set_aside.is_(False)
+
+
+def _standing_members(rnd: PriorityRound):
+    """``select`` of the membership ids on the roll who still count."""
+    return (
+        select(PriorityRoll.membership_id)
+        .join(Membership, Membership.id == PriorityRoll.membership_id)
+        .where(PriorityRoll.round_id == rnd.id, _standing(rnd))
+    )
+
+
+def roll_size(rnd: PriorityRound) -> int:
+    """The turnout base: people on the roll who still count."""
+    if rnd.closed_at is not None and rnd.members_at_close is not None:
+        return rnd.members_at_close
+    return db.session.scalar(select(func.count()).select_from(_standing_members(rnd).subquery()))
 
 
 # --- ballots --------------------------------------------------------------------------------
@@ -265,6 +316,13 @@ def give_points(
     """
     if membership.co_id != rnd.co_id or membership.left_on is not None:
         raise PriorityError(_l("Only current members of this CO can give points."))
+    if not on_roll(rnd, membership):
+        raise PriorityError(
+            _l(
+                "You are not on this round's roll: it lists the members when the round "
+                "opened. You can give points in the next one."
+            )
+        )
     given = check_ballot(rnd, points)
     if not lock_row(PriorityRound, rnd.id, PriorityRound.closed_at.is_(None)):
         raise PriorityError(_l("This round is closed; points can no longer be given."))
@@ -309,13 +367,21 @@ def give_points(
 
 
 def record_tally(
-    rnd: PriorityRound, meeting: Meeting, counts: dict[int, dict[str, int]], by: User
+    rnd: PriorityRound,
+    meeting: Meeting,
+    counts: dict[int, dict[str, int]],
+    by: User,
+    *,
+    now: datetime | None = None,
 ) -> None:
     """Record (or replace) ``meeting``'s show of hands for the round.
 
     ``counts`` maps problem id to ``{"women": n, "men": n, "other": n}``; problems left out
     or all zero get no row. A meeting's earlier tally for this round is replaced as a whole.
+    The show-of-hands rule (:mod:`consult.meetings.hands`) applies to the largest count any
+    one problem got from each gender, since one person may raise a hand for several problems.
     """
+    now = now or utcnow()
     if meeting.co_id != rnd.co_id:
         raise PriorityError(_l("The meeting must be one of this CO's meetings."))
     allowed = set(round_problem_ids(rnd))
@@ -329,6 +395,19 @@ def record_tally(
         if problem_id not in allowed:
             raise PriorityError(_l("Hands can only be counted for the problems of this round."))
         rows[int(problem_id)] = c
+    suffix = {Gender.WOMAN: "women", Gender.MAN: "men", Gender.OTHER: "other"}
+    try:
+        check_show_of_hands(
+            meeting,
+            co_id=rnd.co_id,
+            hands={g: max((c[suffix[g]] for c in rows.values()), default=0) for g in GENDERS},
+            now=now,
+            voted_online=select(PriorityPoints.membership_id).where(
+                PriorityPoints.round_id == rnd.id
+            ),
+        )
+    except HandsRefused as refused:
+        raise PriorityError(str(refused)) from None
     if not lock_row(PriorityRound, rnd.id, PriorityRound.closed_at.is_(None)):
         raise PriorityError(_l("This round is closed; no more counts can be added."))
     before = tally_of(rnd, meeting.id)
@@ -363,8 +442,20 @@ def close_round(rnd: PriorityRound, *, by: User) -> None:
     """Close the round: fix ``closed_at`` and the member count that turnout is measured on."""
     if not lock_row(PriorityRound, rnd.id, PriorityRound.closed_at.is_(None)):
         raise PriorityError(_l("This round is already closed."))
+    db.session.execute(
+        update(PriorityRoll)
+        .where(
+            PriorityRoll.round_id == rnd.id,
+            PriorityRoll.membership_id.in_(
+                select(Membership.id).where(Membership.left_on.is_not(None))
+            ),
+        )
+        .values(set_aside=True)
+        .execution_options(synchronize_session=False)
+    )
     rnd.closed_at = utcnow()
-    rnd.members_at_close = member_count(rnd.co_id)
+    db.session.flush()
+    rnd.members_at_close = roll_size(rnd)
     db.session.flush()
     result = standings(rnd)
     record(
@@ -418,7 +509,10 @@ def standings(rnd: PriorityRound) -> list[Standing]:
             func.sum(PriorityPoints.points).label("points"),
             func.count(distinct(PriorityPoints.membership_id)).label("voters"),
         )
-        .where(PriorityPoints.round_id == rnd.id)
+        .where(
+            PriorityPoints.round_id == rnd.id,
+            PriorityPoints.membership_id.in_(_standing_members(rnd)),
+        )
         .group_by(PriorityPoints.problem_id)
         .subquery()
     )
@@ -466,10 +560,14 @@ def standings(rnd: PriorityRound) -> list[Standing]:
 
 @dataclass(frozen=True)
 class Turnout:
-    members: int  # the denominator: current members, or members at close
-    voted: int  # members who gave points
+    members: int  # the denominator: people on the roll who still count
+    voted: int  # people on the roll who gave points
     online: dict[Gender, int] = field(default_factory=dict)  # members who gave points
     at_meetings: dict[Gender, int] = field(default_factory=dict)  # show-of-hands head-counts
+    #: the base by gender
+    roll_by_gender: dict[Gender, int] = field(default_factory=dict)
+    #: members who gave points, then left before the close: not counted
+    set_aside: int = 0
 
     @property
     def by_gender(self) -> dict[Gender, int]:
@@ -481,11 +579,15 @@ class Turnout:
 
 
 def turnout(rnd: PriorityRound) -> Turnout:
-    """Who took part: members who gave points over members, and participants by gender."""
-    members = rnd.members_at_close if rnd.closed_at is not None else member_count(rnd.co_id)
+    """Who took part: people on the roll who gave points over the roll (those who left set
+    aside), and participants by gender."""
+    members = roll_size(rnd)
     voters = (
         select(PriorityPoints.membership_id)
-        .where(PriorityPoints.round_id == rnd.id)
+        .where(
+            PriorityPoints.round_id == rnd.id,
+            PriorityPoints.membership_id.in_(_standing_members(rnd)),
+        )
         .distinct()
         .subquery()
     )
@@ -516,9 +618,27 @@ def turnout(rnd: PriorityRound) -> Turnout:
             func.coalesce(func.sum(per_meeting.c.other), literal(0)),
         )
     ).one()
+    roll = dict(
+        db.session.execute(
+            select(User.gender, func.count())
+            .select_from(PriorityRoll)
+            .join(Membership, Membership.id == PriorityRoll.membership_id)
+            .join(User, User.id == Membership.user_id)
+            .where(PriorityRoll.round_id == rnd.id, _standing(rnd))
+            .group_by(User.gender)
+        ).all()
+    )
+    everyone = db.session.scalar(
+        select(func.count(distinct(PriorityPoints.membership_id))).where(
+            PriorityPoints.round_id == rnd.id
+        )
+    )
+    voted = sum(online.values())
     return Turnout(
         members=members or 0,
-        voted=sum(online.values()),
+        voted=voted,
         online={g: online.get(g, 0) for g in GENDERS},
         at_meetings={Gender.WOMAN: int(women), Gender.MAN: int(men), Gender.OTHER: int(other)},
+        roll_by_gender={g: int(roll.get(g, 0)) for g in GENDERS},
+        set_aside=int(everyone or 0) - voted,
     )

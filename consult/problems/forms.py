@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
     FloatField,
@@ -19,13 +18,14 @@ from consult.core.enums import ProblemCategory, ProblemStatus
 from consult.core.formatting import local_datetime
 from consult.extensions import db
 from consult.meetings.models import Meeting
+from consult.submissions.forms import CreateForm
 
 NO_MEETING = 0
 #: how many of the CO's latest meetings the "raised at" list offers
 MEETING_CHOICES = 50
 
 
-class ProblemForm(FlaskForm):
+class ProblemForm(CreateForm):
     title = StringField(
         _l("Title"),
         validators=[DataRequired(_l("Give the problem a short title.")), Length(max=200)],

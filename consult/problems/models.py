@@ -4,6 +4,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     String,
     Table,
@@ -103,6 +104,23 @@ class PriorityRound(TimestampMixin, db.Model):
     tallies: Mapped[list["PriorityTally"]] = relationship(back_populates="round")
 
 
+class PriorityRoll(db.Model):
+    """The electorate of a priority round: the CO's members when it opened.
+
+    Points can only come from someone on the roll (a foreign key on ``priority_points``); a
+    member who leaves before the close has the points set aside and leaves the turnout base.
+    """
+
+    __tablename__ = "priority_roll"
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("priority_rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id"), primary_key=True)
+    #: fixed at the close: True when the member had left by then (points set aside)
+    set_aside: Mapped[bool] = mapped_column(default=False)
+
+
 class PriorityPoints(db.Model):
     """The points one member gave one problem in a round."""
 
@@ -110,6 +128,11 @@ class PriorityPoints(db.Model):
     __table_args__ = (
         UniqueConstraint("round_id", "membership_id", "problem_id"),
         CheckConstraint("points > 0", name="points_positive"),
+        # only someone on the round's roll can give points in it
+        ForeignKeyConstraint(
+            ["round_id", "membership_id"],
+            ["priority_roll.round_id", "priority_roll.membership_id"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,6 +16,7 @@ from consult.extensions import db
 from consult.problems import bp, service
 from consult.problems.forms import ProblemFilterForm, ProblemForm
 from consult.problems.models import Problem
+from consult.submissions import views as submissions
 
 PER_PAGE = 20
 
@@ -63,6 +64,11 @@ def new(co_id: int):
         if wanted and any(c.value == wanted for c in form.meeting_id.choices):
             form.meeting_id.data = wanted
     if form.validate_on_submit():
+        again = submissions.repeated(
+            form, "problem", lambda i: url_for("problems.show", problem_id=i)
+        )
+        if again is not None:
+            return again
         try:
             problem = service.report_problem(
                 co,
@@ -75,6 +81,7 @@ def new(co_id: int):
             db.session.rollback()
             show_refusal(form, error)
         else:
+            submissions.created(form, problem.id)
             db.session.commit()
             flash(_("The problem is recorded."), "success")
             return redirect(url_for("problems.show", problem_id=problem.id))

@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from consult.core.enums import InfrastructureType, ProposalState
+from consult.submissions.forms import CreateForm
 
 NOT_NEGATIVE = NumberRange(min=0, message=_l("Cannot be negative."))
 
@@ -42,7 +43,7 @@ class CheckboxListField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class ProposalForm(FlaskForm):
+class ProposalForm(CreateForm):
     title = StringField(
         _l("Title"), validators=[DataRequired(_l("Give the proposal a title.")), Length(max=200)]
     )

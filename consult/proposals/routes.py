@@ -28,6 +28,7 @@ from consult.proposals import (
 )
 from consult.proposals.forms import OpenVoteForm, ProposalFilterForm, ProposalForm, WithdrawForm
 from consult.proposals.models import Proposal, ProposalVersion
+from consult.submissions import views as submissions
 from consult.votes import service as votes
 from consult.votes.forms import TallyForm, VoteForm
 from consult.votes.models import Vote, VoteTally
@@ -96,6 +97,11 @@ def new(co_id: int):
     form = ProposalForm()
     problems = _problem_choices(form, service.answerable_problems(co.id))
     if form.validate_on_submit():
+        again = submissions.repeated(
+            form, "proposal", lambda i: url_for("proposals.show", proposal_id=i)
+        )
+        if again is not None:
+            return again
         chosen = [problems[i] for i in form.problems.data or []]
         try:
             proposal = service.draft_proposal(co, current_user, form.terms(), chosen)
@@ -103,6 +109,7 @@ def new(co_id: int):
             db.session.rollback()
             show_refusal(form, error)
         else:
+            submissions.created(form, proposal.id)
             db.session.commit()
             flash(_("The draft is saved. Open a vote when the members are ready."), "success")
             return _back(proposal)
@@ -156,9 +163,11 @@ def show(proposal_id: int):
         membership = current_user.membership_in(proposal.co_id)
         counts_shown = can(current_user, "view_vote_counts", proposal)
         in_time = proposal.state == ProposalState.VOTING and now < rnd.closes_at
+        on_roll = votes.on_roll(rnd, membership)
         vote.update(
             in_time=in_time,
-            can_vote=in_time and membership is not None and can(current_user, "ballot", proposal),
+            not_on_roll=membership is not None and not on_roll,
+            can_vote=in_time and on_roll and can(current_user, "ballot", proposal),
             mine=membership
             and db.session.scalar(
                 select(Vote.choice).where(
@@ -262,6 +271,9 @@ def vote(proposal_id: int):
     if not form.validate_on_submit():
         _expired()
         return _back(proposal, "vote")
+    again = submissions.repeated(form, "ballot", lambda _i: _back(proposal, "vote").location)
+    if again is not None:
+        return again
     choice = VoteChoice(form.choice.data)
     try:
         outcome = service.cast_vote(proposal, current_user.membership_in(proposal.co_id), choice)
@@ -269,6 +281,7 @@ def vote(proposal_id: int):
         db.session.rollback()
         flash(str(error), "error")
     else:
+        submissions.created(form, proposal.id)
         db.session.commit()
         flash(form.outcome_message(outcome), "success")
     return _back(proposal, "vote")

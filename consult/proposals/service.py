@@ -351,6 +351,7 @@ def close_vote(proposal: Proposal, by: User | None, *, now: datetime | None = No
         online=b.count(source="online"),
         at_meetings=b.count(source="meetings"),
         members_at_close=b.members,
+        set_aside=b.set_aside,
         early=now < rnd.closes_at,
     )
     votes.tell_members(

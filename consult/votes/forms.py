@@ -8,12 +8,13 @@ from wtforms import IntegerField, SelectField
 from wtforms.validators import NumberRange, Optional
 
 from consult.core.enums import VoteChoice
+from consult.submissions.forms import CreateForm
 from consult.votes.service import TALLY_FIELDS
 
 NOT_NEGATIVE = NumberRange(min=0, message=_l("Cannot be negative."))
 
 
-class VoteForm(FlaskForm):
+class VoteForm(CreateForm):
     choice = SelectField(_l("Your vote"), choices=VoteChoice.choices())
 
     def outcome_message(self, outcome: str) -> str:

@@ -7,7 +7,7 @@ feature imports none of the features that use it.
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.core.db import TimestampMixin, UTCDateTime, enum_column
@@ -41,7 +41,7 @@ class VoteRound(TimestampMixin, db.Model):
     # The CO's rule, copied when the vote opens so later edits cannot change this vote.
     quorum_percent: Mapped[int]
     threshold_percent: Mapped[int]
-    #: current members when the vote closed: the quorum's denominator
+    #: people on the roll still members when the vote closed: the quorum's base
     members_at_close: Mapped[int | None]
     # Totals of online votes and meeting tallies; kept equal to the stored rows.
     yes_count: Mapped[int] = mapped_column(default=0)
@@ -58,12 +58,33 @@ class VoteRound(TimestampMixin, db.Model):
         return self.closed_at is None
 
 
+class VoteRoll(db.Model):
+    """The electorate of a round: the CO's members when it opened, one row each.
+
+    A ballot's voter must be on its round's roll (a foreign key on ``votes``). A member who
+    leaves before the close has the ballot set aside and leaves the quorum base.
+    """
+
+    __tablename__ = "vote_roll"
+
+    round_id: Mapped[int] = mapped_column(
+        ForeignKey("vote_rounds.id", ondelete="CASCADE"), primary_key=True
+    )
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id"), primary_key=True)
+    #: fixed at the close: True when the member had left by then (ballot set aside, not in base)
+    set_aside: Mapped[bool] = mapped_column(default=False)
+
+
 class Vote(db.Model):
     """One member's vote in a round. The unique constraint is what makes it one."""
 
     __tablename__ = "votes"
     __table_args__ = (
         UniqueConstraint("round_id", "membership_id"),
+        # only someone on the round's roll can hold a ballot in it
+        ForeignKeyConstraint(
+            ["round_id", "membership_id"], ["vote_roll.round_id", "vote_roll.membership_id"]
+        ),
         # monitoring counts votes cast in a period
         Index("ix_votes_cast_at", "cast_at"),
     )

@@ -12,6 +12,11 @@ audit event for opening and closing, and tell the members. The ``proposal`` pass
 only for its ``id``, ``co_id``, ``organisation`` (the CO's voting rule) and ``municipality``
 (its time zone), so this feature imports neither proposals nor negotiation.
 
+The electorate (DESIGN.md, "Honest numbers"): every round has a roll, the CO's members when
+it opens (:func:`fill_roll`). People who join later are not on it. A member who leaves before
+the close has the ballot set aside and leaves the base. Ballots (a foreign key on the roll),
+the cached totals, the breakdown and the quorum base all come from the same roll.
+
 Services flush and never commit.
 """
 
@@ -21,22 +26,23 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, false, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from consult.audit.service import record
 from consult.auth.models import User
 from consult.communities.models import Membership
-from consult.communities.service import member_count, members_of
+from consult.communities.service import members_of
 from consult.core.db import utcnow
 from consult.core.enums import Gender, VoteChoice, VoteResult, VoteSubject
 from consult.core.formatting import local_datetime
 from consult.core.locking import lock_row
 from consult.core.refusal import Refusal
 from consult.extensions import db
+from consult.meetings.hands import HandsRefused, check_show_of_hands, countable_meetings
 from consult.meetings.models import Meeting
 from consult.notifications.service import notify
-from consult.votes.models import Vote, VoteRound, VoteTally
+from consult.votes.models import Vote, VoteRoll, VoteRound, VoteTally
 
 GENDERS = (Gender.WOMAN, Gender.MAN, Gender.OTHER)
 #: VoteTally's columns by gender, in the order of GENDERS
@@ -153,7 +159,83 @@ def open_round(
     )
     db.session.add(rnd)
     db.session.flush()
+    fill_roll(rnd, proposal.co_id)
     return rnd
+
+
+# --- the electorate -------------------------------------------------------------------------
+
+
+def fill_roll(rnd: VoteRound, co_id: int) -> None:
+    """Put the CO's current members on ``rnd``'s roll, in one INSERT … SELECT."""
+    db.session.execute(
+        insert(VoteRoll).from_select(
+            ["round_id", "membership_id", "set_aside"],
+            select(literal(rnd.id), Membership.id, false()).where(
+                Membership.co_id == co_id, Membership.left_on.is_(None)
+            ),
+        )
+    )
+
+
+def _standing(rnd: VoteRound):
+    """Whether a roll row still counts: while open, the member has not left; once closed,
+    what the close fixed."""
+    if rnd.closed_at is None:
+        return Membership.left_on.is_(None)
+    return VoteRoll.set_aside.is_(False)
+
+
+def _standing_ballots(rnd: VoteRound):
+    """``select`` of the ids of the round's ballots whose voters still count."""
+    return (
+        select(Vote.id)
+        .join(
+            VoteRoll,
+            and_(VoteRoll.round_id == Vote.round_id, VoteRoll.membership_id == Vote.membership_id),
+        )
+        .join(Membership, Membership.id == Vote.membership_id)
+        .where(Vote.round_id == rnd.id, _standing(rnd))
+    )
+
+
+def on_roll(rnd: VoteRound, membership: Membership | None) -> bool:
+    """True when ``membership`` is on the round's roll (and so may vote in it)."""
+    if membership is None:
+        return False
+    return db.session.get(VoteRoll, (rnd.id, membership.id)) is not None
+
+
+def roll_size(rnd: VoteRound) -> int:
+    """The quorum base: people on the roll who still count."""
+    if rnd.closed_at is not None and rnd.members_at_close is not None:
+        return rnd.members_at_close
+    return db.session.scalar(
+        select(func.count())
+        .select_from(VoteRoll)
+        .join(Membership, Membership.id == VoteRoll.membership_id)
+        .where(VoteRoll.round_id == rnd.id, _standing(rnd))
+    )
+
+
+def _fix_roll(rnd: VoteRound, now: datetime) -> None:
+    """Close ``rnd`` at ``now`` and fix its roll: who had left by then is set aside, the
+    base (``members_at_close``) and the cached totals are counted from what remains."""
+    db.session.execute(
+        update(VoteRoll)
+        .where(
+            VoteRoll.round_id == rnd.id,
+            VoteRoll.membership_id.in_(
+                select(Membership.id).where(Membership.left_on.is_not(None))
+            ),
+        )
+        .values(set_aside=True)
+        .execution_options(synchronize_session=False)
+    )
+    rnd.closed_at = now
+    db.session.flush()
+    _recount(rnd)
+    rnd.members_at_close = roll_size(rnd)
 
 
 def tell_members(proposal, kind: str, link: str | None, *, but: User | None = None, **detail):
@@ -196,6 +278,13 @@ def cast(
     now = now or utcnow()
     check_voter(proposal, membership)
     rnd = _locked_open_round(proposal, subject, counter_offer_id, now)
+    if not on_roll(rnd, membership):
+        raise VoteError(
+            _l(
+                "You are not on this vote's roll: it lists the members when the vote opened. "
+                "You can vote in the next one."
+            )
+        )
     return _upsert_ballot(proposal, rnd, membership, choice, now)
 
 
@@ -237,12 +326,14 @@ def _upsert_ballot(
 
 
 def _recount(rnd: VoteRound) -> None:
-    """Set the round's cached totals from the stored ballots and tallies, in one UPDATE."""
+    """Set the round's cached totals from the ballots that count (see the roll) and the
+    tallies, in one UPDATE."""
+    counted = _standing_ballots(rnd)
 
     def online(choice: VoteChoice):
         return (
             select(func.count(Vote.id))
-            .where(Vote.round_id == rnd.id, Vote.choice == choice)
+            .where(Vote.id.in_(counted), Vote.choice == choice)
             .scalar_subquery()
         )
 
@@ -272,17 +363,8 @@ def _recount(rnd: VoteRound) -> None:
 
 def tally_meetings(proposal, rnd: VoteRound, *, now: datetime | None = None) -> list[Meeting]:
     """The CO's meetings whose show of hands may count in ``rnd``."""
-    now = now or utcnow()
-    return list(
-        db.session.scalars(
-            select(Meeting)
-            .where(
-                Meeting.co_id == proposal.co_id,
-                Meeting.held_at >= rnd.opened_at - TALLY_GRACE,
-                Meeting.held_at <= now,
-            )
-            .order_by(Meeting.held_at.desc())
-        )
+    return countable_meetings(
+        proposal.co_id, now=now or utcnow(), since=rnd.opened_at - TALLY_GRACE
     )
 
 
@@ -300,35 +382,25 @@ def record_tally(
     vote online, in the open round; audited with the counts it replaced."""
     now = now or utcnow()
     rnd = _locked_open_round(proposal, subject, counter_offer_id, now)
-    if meeting.co_id != proposal.co_id:
-        raise VoteError(_l("Choose one of this CO's meetings."), field="meeting_id")
-    if meeting.held_at < rnd.opened_at - TALLY_GRACE or meeting.held_at > now:
-        raise VoteError(
-            _l("Only a meeting held while the vote is open (or the day before) can count."),
-            field="meeting_id",
-        )
     clean = {}
     for name in TALLY_FIELDS:
         value = counts.get(name) or 0
         if value < 0:
             raise VoteError(_l("Cannot be negative."), field=name)
         clean[name] = int(value)
-    if meeting.people_present:  # head-counts were taken: hands cannot outnumber them
-        for g in GENDERS:
-            suffix = _TALLY_SUFFIX[g]
-            hands = sum(clean[f"{c.value}_{suffix}"] for c in VoteChoice)
-            present = getattr(meeting, f"{suffix}_present")
-            if hands > present:
-                raise VoteError(
-                    _l(
-                        "%(hands)d hands counted, but the meeting records %(present)d present "
-                        "(%(gender)s).",
-                        hands=hands,
-                        present=present,
-                        gender=g.label,
-                    ),
-                    field=f"yes_{suffix}",
-                )
+    raised = {g: sum(clean[f"{c.value}_{_TALLY_SUFFIX[g]}"] for c in VoteChoice) for g in GENDERS}
+    try:
+        check_show_of_hands(
+            meeting,
+            co_id=proposal.co_id,
+            hands=raised,
+            now=now,
+            since=rnd.opened_at - TALLY_GRACE,
+            voted_online=select(Vote.membership_id).where(Vote.round_id == rnd.id),
+            field=lambda g: f"yes_{_TALLY_SUFFIX[g]}",
+        )
+    except HandsRefused as refused:
+        raise VoteError(str(refused), field=refused.field) from None
     tally = db.session.scalar(
         select(VoteTally).where(VoteTally.round_id == rnd.id, VoteTally.meeting_id == meeting.id)
     )
@@ -392,10 +464,15 @@ class Breakdown:
     """How a round's numbers were reached: ballots online and hands at meetings, by gender."""
 
     round: VoteRound
+    #: the quorum base: people on the roll who still count
     members: int
     online: dict = field(default_factory=dict)  # {(choice, gender): n}
     meetings: dict = field(default_factory=dict)
     meeting_count: int = 0
+    #: ballots of people who left the CO before the close, not counted
+    set_aside: int = 0
+    #: the base by gender (people on the roll who still count)
+    roll_by_gender: dict = field(default_factory=dict)
 
     def count(self, choice=None, gender=None, source=None) -> int:
         sources = [self.online, self.meetings]
@@ -456,21 +533,31 @@ class Breakdown:
 
 
 def breakdown(rnd: VoteRound) -> Breakdown:
-    """Count a round from the stored rows: online ballots by the voter's gender, plus each
-    meeting's tally columns. The denominator is the members at close, or now while open."""
-    members = rnd.members_at_close
-    if members is None:
-        members = member_count(rnd.proposal.co_id)
-    b = Breakdown(round=rnd, members=members)
+    """Count a round from the stored rows: online ballots of people on the roll who still
+    count, by the voter's gender, plus each meeting's tally columns. The denominator is the
+    roll less those who left (fixed at the close)."""
+    b = Breakdown(round=rnd, members=roll_size(rnd))
     rows = db.session.execute(
         select(Vote.choice, User.gender, func.count(Vote.id))
         .join(Membership, Vote.membership_id == Membership.id)
         .join(User, Membership.user_id == User.id)
-        .where(Vote.round_id == rnd.id)
+        .where(Vote.id.in_(_standing_ballots(rnd)))
         .group_by(Vote.choice, User.gender)
     )
     for choice, gender, n in rows:
         b.online[(choice, gender)] = n
+    ballots = db.session.scalar(select(func.count(Vote.id)).where(Vote.round_id == rnd.id))
+    b.set_aside = ballots - b.count(source="online")
+    b.roll_by_gender = dict(
+        db.session.execute(
+            select(User.gender, func.count())
+            .select_from(VoteRoll)
+            .join(Membership, Membership.id == VoteRoll.membership_id)
+            .join(User, User.id == Membership.user_id)
+            .where(VoteRoll.round_id == rnd.id, _standing(rnd))
+            .group_by(User.gender)
+        ).all()
+    )
     tallies = db.session.scalars(select(VoteTally).where(VoteTally.round_id == rnd.id)).all()
     b.meeting_count = len(tallies)
     for t in tallies:
@@ -484,17 +571,15 @@ def breakdown(rnd: VoteRound) -> Breakdown:
 
 
 def close(rnd: VoteRound, *, now: datetime) -> Breakdown:
-    """Fix the result of ``rnd`` (locked by :func:`lock_round`): recount from the rows, set
-    closing time, the members at close and the result. The caller audits and tells."""
-    _recount(rnd)
+    """Fix the result of ``rnd`` (locked by :func:`lock_round`): set aside the ballots of
+    people who left, recount from the rows, set closing time, the base at close and the
+    result. The caller audits and tells."""
+    _fix_roll(rnd, now)
     b = breakdown(rnd)
-    rnd.closed_at = now
-    rnd.members_at_close = b.members
     rnd.result = b.result
     return b
 
 
 def set_aside(rnd: VoteRound, *, now: datetime) -> None:
     """Close ``rnd`` without a result (the proposal was withdrawn while it was open)."""
-    rnd.closed_at = now
-    rnd.members_at_close = member_count(rnd.proposal.co_id)
+    _fix_roll(rnd, now)
