@@ -1,7 +1,7 @@
 """counts nobody can inflate: electoral rolls, submission keys
 
 Revision ID: 9f51396a55e7
-Revises: c4d1e2f3a5b6
+Revises: c6dbd7082712
 Create Date: 2026-11-30 10:35:08.157990
 
 """
@@ -13,7 +13,7 @@ import consult.core.db
 
 # revision identifiers, used by Alembic.
 revision = '9f51396a55e7'
-down_revision = 'c4d1e2f3a5b6'
+down_revision = 'c6dbd7082712'
 branch_labels = None
 depends_on = None
 
