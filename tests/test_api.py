@@ -308,6 +308,21 @@ def test_errors_are_json_never_a_page(world, as_):
     assert r.status_code == 405 and r.get_json()["error"]["code"] == "method_not_allowed"
 
 
+def test_the_pages_order_404_then_403_then_422(world, as_, make):
+    """Load, then ask ``can``, then validate: nobody learns from a 422 about a row they may
+    not touch, nor about one that does not exist."""
+    p = make.proposal(world.co)
+    db.session.commit()
+    outsider = as_(world.other_leader)
+    nonsense = {"action": "launch_rockets"}
+    assert outsider.post(f"/proposals/{p.id}/transitions", json=nonsense).status_code == 403
+    assert outsider.post("/proposals/424242/transitions", json=nonsense).status_code == 404
+    r = outsider.post(f"/communities/{world.co.id}/problems", json={"title": ""})
+    assert r.status_code == 403
+    r = as_(world.leader).post(f"/proposals/{p.id}/transitions", json=nonsense)
+    assert r.status_code == 422 and "action" in r.get_json()["error"]["fields"]
+
+
 def test_a_transition_the_workflow_refuses_is_409_with_the_reason(world, as_, make):
     p = make.proposal(world.co)
     db.session.commit()

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
 from consult.api import auth, dump, schemas, service
-from consult.api.common import create, keyset_page, load, refusals, require
+from consult.api.common import create, guard, keyset_page, load, refusals, require
 from consult.api.models import ApiToken
 from consult.auth import service as accounts
 from consult.communities.models import CommunityOrganisation, Municipality, Settlement
@@ -149,6 +149,7 @@ def community(co_id: int):
 
 
 @communities_bp.route("/communities/<int:co_id>/meetings", methods=["GET"])
+@guard(CommunityOrganisation, "co_id", "view_meetings")
 @communities_bp.arguments(schemas.MeetingArgs, location="query")
 @communities_bp.response(200, schemas.page_of(schemas.MeetingSchema))
 def list_meetings(args, co_id: int):
@@ -161,6 +162,7 @@ def list_meetings(args, co_id: int):
 
 
 @communities_bp.route("/communities/<int:co_id>/meetings", methods=["POST"])
+@guard(CommunityOrganisation, "co_id", "log_meeting")
 @communities_bp.arguments(schemas.MeetingIn)
 @communities_bp.response(201, schemas.MeetingSchema)
 def log_meeting(data, co_id: int):
@@ -177,6 +179,7 @@ def log_meeting(data, co_id: int):
 
 
 @communities_bp.route("/communities/<int:co_id>/problems", methods=["GET"])
+@guard(CommunityOrganisation, "co_id", "view")
 @communities_bp.arguments(schemas.ProblemArgs, location="query")
 @communities_bp.response(200, schemas.page_of(schemas.ProblemSchema))
 def list_problems(args, co_id: int):
@@ -191,6 +194,7 @@ def list_problems(args, co_id: int):
 
 
 @communities_bp.route("/communities/<int:co_id>/problems", methods=["POST"])
+@guard(CommunityOrganisation, "co_id", "report_problem")
 @communities_bp.arguments(schemas.ProblemIn)
 @communities_bp.response(201, schemas.ProblemSchema)
 def report_problem(data, co_id: int):
@@ -208,6 +212,7 @@ def report_problem(data, co_id: int):
 
 
 @communities_bp.route("/communities/<int:co_id>/proposals", methods=["GET"])
+@guard(CommunityOrganisation, "co_id", "view")
 @communities_bp.arguments(schemas.ProposalArgs, location="query")
 @communities_bp.response(200, schemas.page_of(schemas.ProposalSchema))
 def list_proposals(args, co_id: int):
@@ -232,6 +237,7 @@ def _problems(ids: list[int]) -> list[Problem]:
 
 
 @communities_bp.route("/communities/<int:co_id>/proposals", methods=["POST"])
+@guard(CommunityOrganisation, "co_id", "draft_proposal")
 @communities_bp.arguments(schemas.ProposalIn)
 @communities_bp.response(201, schemas.ProposalSchema)
 def draft_proposal(data, co_id: int):
@@ -261,6 +267,7 @@ def list_open311_keys(co_id: int):
 
 
 @communities_bp.route("/communities/<int:co_id>/open311-keys", methods=["POST"])
+@guard(CommunityOrganisation, "co_id", "manage_open311_keys")
 @communities_bp.arguments(schemas.Open311KeyIn)
 @communities_bp.response(201, schemas.Open311KeySchema)
 def issue_open311_key(data, co_id: int):
@@ -302,6 +309,7 @@ def proposal(proposal_id: int):
 
 
 @proposals_bp.route("/proposals/<int:proposal_id>", methods=["PATCH"])
+@guard(Proposal, "proposal_id", "edit")
 @proposals_bp.arguments(schemas.ProposalPatch)
 @proposals_bp.response(200, schemas.ProposalSchema)
 def update_proposal(data, proposal_id: int):
@@ -417,6 +425,7 @@ def _transition(p: Proposal, user, action: str, data: dict) -> None:
 
 
 @proposals_bp.route("/proposals/<int:proposal_id>/transitions", methods=["POST"])
+@guard(Proposal, "proposal_id", "view")
 @proposals_bp.arguments(schemas.TransitionIn)
 @proposals_bp.response(200, schemas.ProposalSchema)
 def transition(data, proposal_id: int):
@@ -433,6 +442,7 @@ def transition(data, proposal_id: int):
 
 
 @proposals_bp.route("/proposals/<int:proposal_id>/vote", methods=["PUT"])
+@guard(Proposal, "proposal_id", "ballot")
 @proposals_bp.arguments(schemas.VoteIn)
 @proposals_bp.response(200, schemas.VoteOut)
 def vote(data, proposal_id: int):
@@ -456,6 +466,7 @@ def vote(data, proposal_id: int):
 
 
 @proposals_bp.route("/proposals/<int:proposal_id>/messages", methods=["GET"])
+@guard(Proposal, "proposal_id", "view_thread")
 @proposals_bp.arguments(schemas.PageArgs, location="query")
 @proposals_bp.response(200, schemas.page_of(schemas.MessageSchema))
 def messages(args, proposal_id: int):
@@ -467,6 +478,7 @@ def messages(args, proposal_id: int):
 
 
 @proposals_bp.route("/proposals/<int:proposal_id>/messages", methods=["POST"])
+@guard(Proposal, "proposal_id", "view_thread")
 @proposals_bp.arguments(schemas.MessageIn)
 @proposals_bp.response(201, schemas.MessageSchema)
 def post_message(data, proposal_id: int):
@@ -498,6 +510,7 @@ def post_message(data, proposal_id: int):
 
 
 @proposals_bp.route("/proposals/<int:proposal_id>/updates", methods=["GET"])
+@guard(Proposal, "proposal_id", "view_implementation")
 @proposals_bp.arguments(schemas.PageArgs, location="query")
 @proposals_bp.response(200, schemas.page_of(schemas.UpdateSchema))
 def updates(args, proposal_id: int):
@@ -509,6 +522,7 @@ def updates(args, proposal_id: int):
 
 
 @proposals_bp.route("/proposals/<int:proposal_id>/updates", methods=["POST"])
+@guard(Proposal, "proposal_id", "record_progress")
 @proposals_bp.arguments(schemas.UpdateIn)
 @proposals_bp.response(201, schemas.UpdateSchema)
 def post_update(data, proposal_id: int):
@@ -539,6 +553,7 @@ def _ballot(rnd: PriorityRound) -> dict | None:
 
 
 @priorities_bp.route("/communities/<int:co_id>/priority-rounds", methods=["GET"])
+@guard(CommunityOrganisation, "co_id", "view_internal")
 @priorities_bp.arguments(schemas.PageArgs, location="query")
 @priorities_bp.response(200, schemas.page_of(schemas.PriorityRoundSchema))
 def priority_rounds(args, co_id: int):
@@ -549,6 +564,7 @@ def priority_rounds(args, co_id: int):
 
 
 @priorities_bp.route("/communities/<int:co_id>/priority-rounds", methods=["POST"])
+@guard(CommunityOrganisation, "co_id", "open_priority_round")
 @priorities_bp.arguments(schemas.PriorityRoundIn)
 @priorities_bp.response(201, schemas.PriorityRoundSchema)
 def open_priority_round(data, co_id: int):
@@ -573,6 +589,7 @@ def priority_round(round_id: int):
 
 
 @priorities_bp.route("/priority-rounds/<int:round_id>/ballot", methods=["PUT"])
+@guard(PriorityRound, "round_id", "give_points")
 @priorities_bp.arguments(schemas.BallotIn)
 @priorities_bp.response(200, schemas.BallotOut)
 def give_points(data, round_id: int):
