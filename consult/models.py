@@ -1,6 +1,6 @@
 """Imports every feature's models so the metadata is complete (for Alembic and create_all)."""
 
-from consult.api.models import ApiToken, IdempotencyKey
+from consult.api.models import ApiToken
 from consult.attachments.models import Attachment
 from consult.audit.models import AuditEvent
 from consult.auth.models import Invitation, User
@@ -17,7 +17,6 @@ from consult.votes.models import Vote, VoteRound, VoteTally
 
 __all__ = [
     "ApiToken",
-    "IdempotencyKey",
     "Open311Key",
     "Attachment",
     "Attendance",

@@ -8,6 +8,7 @@ from consult.api.models import ApiToken
 from consult.core.db import utcnow
 from consult.core.enums import ProposalState
 from consult.extensions import db, limiter
+from consult.meetings.models import Meeting
 from consult.proposals.models import Proposal
 from tests.factories import PASSWORD
 
@@ -416,13 +417,27 @@ def test_idempotency_key_makes_one_record_per_intention(world, as_):
     leader = as_(world.leader)
     theirs = leader.post(f"/communities/{world.co.id}/problems", json=body, headers=headers)
     assert theirs.get_json()["id"] not in (first.get_json()["id"], other.get_json()["id"])
-    # reused for another kind of request: refused
+    # reused for another kind of request: refused, nothing made
+    held = (utcnow() - timedelta(hours=2)).isoformat()
+    r = leader.post(f"/communities/{world.co.id}/meetings", json={"held_at": held}, headers=headers)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "conflict"
+    assert db.session.query(Meeting).count() == 0
+    # a key that cannot be one
     r = member.post(
-        f"/proposals/{first.get_json()['id']}/messages",
-        json={"kind": "comment", "body": "x"},
-        headers=headers,
+        f"/communities/{world.co.id}/problems", json=body, headers={"Idempotency-Key": "x" * 65}
     )
-    assert r.status_code in (403, 404, 409)
+    assert r.status_code == 400
+
+
+def test_a_refused_request_leaves_its_key_free(world, as_):
+    member = as_(world.member)
+    headers = {"Idempotency-Key": "retry-me"}
+    path = f"/communities/{world.co.id}/problems"
+    bad = {"title": "Tap", "category": "water", "latitude": 11.5}  # longitude missing
+    assert member.post(path, json=bad, headers=headers).status_code == 422
+    good = {"title": "Tap", "category": "water"}
+    r = member.post(path, json=good, headers=headers)
+    assert r.status_code == 201 and "Idempotent-Replayed" not in r.headers
 
 
 def test_openapi_document_describes_the_api(client):

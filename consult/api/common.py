@@ -13,12 +13,13 @@ from flask_smorest import abort
 from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
 
-from consult.api import auth, service
-from consult.api.schemas import MAX_ID, _no_control_characters
+from consult.api import auth
+from consult.api.schemas import MAX_ID
 from consult.core.permissions import can
 from consult.core.refusal import Refusal
 from consult.extensions import db
 from consult.proposals.workflow import TransitionRefused
+from consult.submissions import service as submissions
 
 #: how many rows one page may read looking for rows the caller may see
 SCAN_LIMIT = 2000
@@ -139,14 +140,12 @@ def _idempotency_key() -> str | None:
     if key is None:
         return None
     key = key.strip()
-    try:
-        _no_control_characters(key)
-        if not 1 <= len(key) <= 100:
-            raise ValueError
-    except Exception:  # noqa: BLE001 - any malformed key is the client's error
+    if not submissions.usable(key):
         abort(
             400,
-            message=_("Idempotency-Key must be 1 to 100 printable characters."),
+            message=_(
+                "Idempotency-Key must be 1 to %(n)d printable characters.", n=submissions.MAX_KEY
+            ),
             messages={"headers": {"Idempotency-Key": ["invalid"]}},
         )
     return key
@@ -154,30 +153,30 @@ def _idempotency_key() -> str | None:
 
 def create(kind: str, model, make: Callable, dump: Callable):
     """Run ``make()`` (which calls a service and returns the new row) once per
-    ``Idempotency-Key``: a retry with the same key answers with what the first request made."""
+    ``Idempotency-Key``: a retry with the same key answers with what the first request made.
+
+    The keys are the web forms' submission keys (``consult.submissions``): the key is claimed
+    in the request's transaction before anything is made, so two requests with one key at
+    the same moment make one record; a refused request rolls its claim back."""
     user = auth.user()
     key = _idempotency_key()
-    if key:
-        hit = service.replayed(user, key)
-        if hit is not None:
-            return _replay(hit, kind, model, dump)
+    earlier = submissions.claim(user, key, kind)
+    if earlier is not None:
+        return _replay(earlier, kind, model, dump)
     try:
         with refusals():
             obj = make()
-            if key:
-                service.remember(user, key, kind, obj.id)
+            submissions.fulfil(user, key, obj.id)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        hit = service.replayed(user, key) if key else None
-        if hit is None:
-            abort(409, message=_("This conflicts with a record made at the same moment."))
-        return _replay(hit, kind, model, dump)
+        abort(409, message=_("This conflicts with a record made at the same moment."))
     return dump(obj), 201
 
 
-def _replay(hit, kind: str, model, dump: Callable):
-    if hit.kind != kind:
+def _replay(earlier, kind: str, model, dump: Callable):
+    db.session.rollback()  # nothing of this request is kept
+    if earlier.kind != kind or earlier.object_id is None:
         abort(409, message=_("This Idempotency-Key was already used for another request."))
-    obj = load(model, hit.object_id)
+    obj = load(model, earlier.object_id)
     return dump(obj), 201, {"Idempotent-Replayed": "true"}

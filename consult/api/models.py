@@ -1,8 +1,8 @@
-"""The API's own tables: bearer tokens and the Idempotency-Key store."""
+"""The API's own table: bearer tokens (Idempotency-Key uses ``consult.submissions``)."""
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.core.db import TimestampMixin, UTCDateTime
@@ -29,22 +29,3 @@ class ApiToken(TimestampMixin, db.Model):
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     user: Mapped["User"] = relationship(foreign_keys=[user_id])  # noqa: F821
-
-
-class IdempotencyKey(TimestampMixin, db.Model):
-    """What a creating API request with an ``Idempotency-Key`` header made, so a retry with
-    the same key returns it instead of making another.
-
-    Same shape as the web forms' submission keys (unique per user and key, recording the kind
-    and id of what was created), so the two stores can become one table.
-    """
-
-    __tablename__ = "api_idempotency_keys"
-    __table_args__ = (UniqueConstraint("user_id", "key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    key: Mapped[str] = mapped_column(String(100))
-    #: what was created, e.g. "problem", and its id
-    kind: Mapped[str] = mapped_column(String(40))
-    object_id: Mapped[int]

@@ -531,7 +531,7 @@ def post_update(data, proposal_id: int):
     p = load(Proposal, proposal_id)
     require("record_progress", p)
     return create(
-        "implementation_update",
+        "update",
         ImplementationUpdate,
         lambda: implementation.post_update(
             p,

@@ -1,4 +1,4 @@
-"""Bearer tokens and idempotency keys: issuing, finding, listing, revoking.
+"""Bearer tokens: issuing, finding, listing, revoking.
 
 Services flush and never commit; the view commits once.
 """
@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from consult.api.models import ApiToken, IdempotencyKey
+from consult.api.models import ApiToken
 from consult.audit.service import record
 from consult.auth.models import User
 from consult.core.db import utcnow
@@ -71,21 +71,3 @@ def revoke_token(token: ApiToken, *, by: User) -> None:
     token.revoked_at = utcnow()
     token.revoked_by_id = by.id
     record("api_token.revoked", token, by, token_id=token.id, owner_id=token.user_id)
-
-
-# --- Idempotency-Key -------------------------------------------------------------------------
-
-
-def replayed(user: User, key: str) -> IdempotencyKey | None:
-    """What an earlier request by ``user`` with this ``Idempotency-Key`` created, if any."""
-    return db.session.scalar(
-        select(IdempotencyKey).where(IdempotencyKey.user_id == user.id, IdempotencyKey.key == key)
-    )
-
-
-def remember(user: User, key: str, kind: str, object_id: int) -> None:
-    """Record what this request created under its key. The unique (user_id, key) constraint
-    makes a concurrent twin fail on flush or commit; the view then answers with the winner's
-    object."""
-    db.session.add(IdempotencyKey(user_id=user.id, key=key, kind=kind, object_id=object_id))
-    db.session.flush()
