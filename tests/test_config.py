@@ -31,6 +31,7 @@ SAMPLES = {
     "PROXY_COUNT": ("1", "PROXY_COUNT", 1),
     "MAP_TILES_URL": ("https://tiles.example.org/{z}/{x}/{y}.png", "MAP_TILES_URL", None),
     "CONSULT_UPLOAD_MAX_BYTES": ("1000", "UPLOAD_MAX_BYTES", 1000),
+    "CONSULT_MONITORING_SNAPSHOT_SECONDS": ("60", "MONITORING_SNAPSHOT_SECONDS", 60),
 }
 SAMPLES["MAP_TILES_URL"] = (*SAMPLES["MAP_TILES_URL"][:2], SAMPLES["MAP_TILES_URL"][0])
 
@@ -56,6 +57,8 @@ def _clear(monkeypatch):
 
 
 def test_every_documented_variable_has_a_sample():
+    """A variable added to the README's table gets a sample here, so the next test starts the
+    app with it set."""
     assert documented_variables() == set(SAMPLES)
 
 
