@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 from flask import request
 from flask_babel import gettext as _
-from flask_smorest import abort
+from flask_smorest import Blueprint, abort
 from sqlalchemy import Select
 from sqlalchemy.exc import IntegrityError
 
@@ -17,7 +17,7 @@ from consult.api import auth
 from consult.api.schemas import MAX_ID
 from consult.core.permissions import can
 from consult.core.refusal import Refusal
-from consult.extensions import db
+from consult.extensions import csrf, db
 from consult.proposals.workflow import TransitionRefused
 from consult.submissions import service as submissions
 
@@ -180,3 +180,13 @@ def _replay(earlier, kind: str, model, dump: Callable):
         abort(409, message=_("This Idempotency-Key was already used for another request."))
     obj = load(model, earlier.object_id)
     return dump(obj), 201, {"Idempotent-Replayed": "true"}
+
+
+def blueprint(name: str, description: str) -> Blueprint:
+    """A blueprint of the API: bearer tokens only, no CSRF."""
+    blp = Blueprint(name, __name__, description=description)
+    # Bearer tokens only, never the session cookie: a cross-site form cannot send the
+    # header, so a CSRF token would protect nothing here.
+    csrf.exempt(blp)
+    blp.before_request(auth.load_bearer)
+    return blp

@@ -3,53 +3,38 @@ commit once. No rule is written here: the services and ``can`` decide, as for th
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from sqlalchemy import select
 
 from consult.api import auth, dump, schemas, service
-from consult.api.common import create, guard, keyset_page, load, refusals, require
+from consult.api.common import blueprint, create, guard, keyset_page, load, refusals, require
 from consult.api.models import ApiToken
+from consult.api.programme import priorities_bp, stats_bp
 from consult.auth import service as accounts
-from consult.communities.models import CommunityOrganisation, Municipality, Settlement
-from consult.core.db import utcnow
+from consult.communities.models import CommunityOrganisation, Settlement
 from consult.core.enums import Decision, MessageKind, VoteChoice
 from consult.core.permissions import can
-from consult.extensions import csrf, db, limiter
+from consult.extensions import db, limiter
 from consult.implementation import service as implementation
 from consult.implementation.models import ImplementationUpdate
 from consult.meetings import service as meetings
 from consult.meetings.models import Meeting
-from consult.monitoring import service as monitoring
-from consult.monitoring.scope import last_12_months, this_year
 from consult.negotiation import offers
 from consult.negotiation import service as negotiation
 from consult.negotiation.models import Message
-from consult.priorities import service as priorities
 from consult.problems import service as problems
-from consult.problems.models import PriorityRound, Problem
+from consult.problems.models import Problem
 from consult.proposals import service as proposals
 from consult.proposals.models import Proposal
 
-
-def _blueprint(name: str, description: str) -> Blueprint:
-    blp = Blueprint(name, __name__, description=description)
-    # Bearer tokens only, never the session cookie: a cross-site form cannot send the
-    # header, so a CSRF token would protect nothing here.
-    csrf.exempt(blp)
-    blp.before_request(auth.load_bearer)
-    return blp
-
-
-tokens_bp = _blueprint("api_auth", "Bearer tokens: get one, list and revoke them.")
-people_bp = _blueprint("api_people", "The caller.")
-communities_bp = _blueprint(
+tokens_bp = blueprint("api_auth", "Bearer tokens: get one, list and revoke them.")
+people_bp = blueprint("api_people", "The caller.")
+communities_bp = blueprint(
     "api_communities", "Community organisations, their meetings, problems and proposals."
 )
-proposals_bp = _blueprint(
+proposals_bp = blueprint(
     "api_proposals", "A proposal: its terms, workflow, votes, thread and implementation."
 )
-priorities_bp = _blueprint("api_priorities", "Priority rounds and members' ballots.")
-stats_bp = _blueprint("api_stats", "The programme's indicators, with the dashboard's filters.")
 
 BLUEPRINTS = (tokens_bp, people_bp, communities_bp, proposals_bp, priorities_bp, stats_bp)
 
@@ -542,109 +527,3 @@ def post_update(data, proposal_id: int):
         ),
         dump.update,
     )
-
-
-# --- priority rounds ------------------------------------------------------------------------
-
-
-def _ballot(rnd: PriorityRound) -> dict | None:
-    membership = auth.user().membership_in(rnd.co_id)
-    return priorities.ballot_of(rnd, membership) if membership is not None else None
-
-
-@priorities_bp.route("/communities/<int:co_id>/priority-rounds", methods=["GET"])
-@guard(CommunityOrganisation, "co_id", "view_internal")
-@priorities_bp.arguments(schemas.PageArgs, location="query")
-@priorities_bp.response(200, schemas.page_of(schemas.PriorityRoundSchema))
-def priority_rounds(args, co_id: int):
-    co = load(CommunityOrganisation, co_id)
-    require("view_internal", co)
-    stmt = select(PriorityRound).where(PriorityRound.co_id == co.id)
-    return keyset_page(stmt, PriorityRound.id, args, lambda r: dump.priority_round(r, _ballot(r)))
-
-
-@priorities_bp.route("/communities/<int:co_id>/priority-rounds", methods=["POST"])
-@guard(CommunityOrganisation, "co_id", "open_priority_round")
-@priorities_bp.arguments(schemas.PriorityRoundIn)
-@priorities_bp.response(201, schemas.PriorityRoundSchema)
-def open_priority_round(data, co_id: int):
-    """Open a priority round over the CO's open problems (its leader).
-    Honours ``Idempotency-Key``."""
-    co = load(CommunityOrganisation, co_id)
-    require("open_priority_round", co)
-    return create(
-        "priority_round",
-        PriorityRound,
-        lambda: priorities.open_round(co, by=auth.user(), **data),
-        lambda r: dump.priority_round(r, _ballot(r)),
-    )
-
-
-@priorities_bp.route("/priority-rounds/<int:round_id>", methods=["GET"])
-@priorities_bp.response(200, schemas.PriorityRoundSchema)
-def priority_round(round_id: int):
-    rnd = load(PriorityRound, round_id)
-    require("view", rnd)
-    return dump.priority_round(rnd, _ballot(rnd))
-
-
-@priorities_bp.route("/priority-rounds/<int:round_id>/ballot", methods=["PUT"])
-@guard(PriorityRound, "round_id", "give_points")
-@priorities_bp.arguments(schemas.BallotIn)
-@priorities_bp.response(200, schemas.BallotOut)
-def give_points(data, round_id: int):
-    """Replace the caller's points in the round (a member); all zeros withdraws them."""
-    rnd = load(PriorityRound, round_id)
-    require("give_points", rnd)
-    points: dict[int, int] = {}
-    for entry in data["points"]:
-        points[entry["problem_id"]] = points.get(entry["problem_id"], 0) + entry["points"]
-    with refusals():
-        given = priorities.give_points(rnd, auth.user().membership_in(rnd.co_id), points)
-    db.session.commit()
-    return {"round_id": rnd.id, "points": {str(k): v for k, v in given.items()}}
-
-
-@priorities_bp.route("/priority-rounds/<int:round_id>/close", methods=["POST"])
-@priorities_bp.response(200, schemas.PriorityRoundSchema)
-def close_priority_round(round_id: int):
-    """Close the round (the CO's leader)."""
-    rnd = load(PriorityRound, round_id)
-    require("close", rnd)
-    with refusals():
-        priorities.close_round(rnd, by=auth.user())
-    db.session.commit()
-    return dump.priority_round(rnd, _ballot(rnd))
-
-
-# --- stats ----------------------------------------------------------------------------------
-
-
-@stats_bp.route("/stats", methods=["GET"])
-@stats_bp.arguments(schemas.StatsArgs, location="query")
-@stats_bp.response(200, schemas.StatsSchema)
-def stats(args):
-    """The dashboard's indicators for a place (``co_id``, ``municipality_id`` or
-    ``country``; none: everywhere) and a period. Staff everywhere; a CO's members and a
-    municipality's officers their own summary."""
-    if args.get("co_id"):
-        require("view_summary", load(CommunityOrganisation, args["co_id"]))
-    elif args.get("municipality_id"):
-        require("view_summary", load(Municipality, args["municipality_id"]))
-    else:
-        require("view_dashboard")
-    today = utcnow().date()  # as the dashboard does
-    if args["period"] == "custom":
-        start, end = args["start"], args["end"]
-    elif args["period"] == "last_12_months":
-        start, end = last_12_months(today)
-    else:
-        start, end = this_year(today)
-    scope = monitoring.Scope(
-        start,
-        end,
-        municipality_id=args.get("municipality_id"),
-        country=args.get("country"),
-        co_id=args.get("co_id"),
-    )
-    return dump.stats(monitoring.indicators(scope))
