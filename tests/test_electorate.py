@@ -13,6 +13,7 @@ from consult.core.db import utcnow
 from consult.core.enums import Gender, ProposalState, VoteChoice, VoteResult
 from consult.extensions import db
 from consult.negotiation import offers as negotiation
+from consult.priorities import counting
 from consult.priorities import service as priorities
 from consult.proposals import service
 from consult.proposals.models import ProposalVersion
@@ -165,15 +166,15 @@ def test_priority_points_of_people_who_left_are_set_aside(world, make):
     for voter in (a, b):
         communities.end_membership(_ms(voter, world.co), by=world.leader)
     priorities.close_round(rnd, by=world.leader)
-    ranking = priorities.standings(rnd)
+    ranking = counting.standings(rnd)
     assert [(s.problem_id, s.total) for s in ranking] == [(problems[0].id, 1), (problems[1].id, 0)]
-    t = priorities.turnout(rnd)
+    t = counting.turnout(rnd)
     assert (t.members, t.voted, t.set_aside) == (2, 1, 2)
     assert sum(t.roll_by_gender.values()) == 2
     # fixed at the close: someone leaving afterwards changes nothing
     communities.end_membership(_ms(world.member, world.co), by=world.leader)
-    assert priorities.turnout(rnd).members == 2
-    assert priorities.standings(rnd)[0].total == 1
+    assert counting.turnout(rnd).members == 2
+    assert counting.standings(rnd)[0].total == 1
 
 
 def test_priority_round_page_states_the_roll_rule(world, make, client, login):

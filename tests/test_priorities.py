@@ -12,7 +12,7 @@ from consult.audit.models import AuditEvent
 from consult.core.db import utcnow
 from consult.core.enums import Gender, ProblemStatus
 from consult.extensions import db
-from consult.priorities import service
+from consult.priorities import counting, service
 from consult.problems.models import PriorityPoints, PriorityRound, PriorityTally
 from tests.helpers import csrf_token
 
@@ -72,7 +72,7 @@ def test_open_round_takes_the_cos_points_and_open_problems(world, make):
     make.problem(world.other_co, title="Someone else's")
     rnd = service.open_round(world.co, by=world.leader, title="R1")
     assert (rnd.points_per_member, rnd.max_per_problem) == (5, 5)
-    assert service.round_problem_ids(rnd) == [p.id for p in problems]
+    assert counting.round_problem_ids(rnd) == [p.id for p in problems]
     (ev,) = _events("priority_round.opened")
     assert ev.actor_id == world.leader.id and ev.co_id == world.co.id
 
@@ -80,7 +80,7 @@ def test_open_round_takes_the_cos_points_and_open_problems(world, make):
 def test_problem_recorded_later_is_not_in_the_round(world, make):
     rnd, problems = _round(world, make, 2)
     late = make.problem(world.co, title="Late")
-    assert service.round_problem_ids(rnd) == [p.id for p in problems]
+    assert counting.round_problem_ids(rnd) == [p.id for p in problems]
     with pytest.raises(service.PriorityError):
         service.give_points(rnd, _ms(world.member, world.co), {late.id: 1})
 
@@ -248,7 +248,7 @@ def test_standings_combine_points_and_hands_with_shared_ranks(world, make):
     service.give_points(rnd, ms1, {b.id: 2, c.id: 1})
     service.give_points(rnd, ms2, {a.id: 2})
     service.record_tally(rnd, make.meeting(world.co), {a.id: {"men": 1}}, world.leader)
-    result = service.standings(rnd)
+    result = counting.standings(rnd)
     # b: 2, c: 1, a: 2 + 1 hand = 3 -> a 1st, b 2nd, c 3rd
     assert [(s.rank, s.problem_id, s.points, s.hands, s.total) for s in result] == [
         (1, a.id, 2, 1, 3),
@@ -257,7 +257,7 @@ def test_standings_combine_points_and_hands_with_shared_ranks(world, make):
     ]
     service.give_points(rnd, ms1, {b.id: 2, c.id: 1})  # same again: nothing changes
     service.give_points(rnd, ms2, {a.id: 1, c.id: 2})  # a 1+1, b 2, c 3
-    assert [(s.rank, s.problem_id, s.total) for s in service.standings(rnd)] == [
+    assert [(s.rank, s.problem_id, s.total) for s in counting.standings(rnd)] == [
         (1, c.id, 3),
         (2, a.id, 2),
         (2, b.id, 2),
@@ -266,8 +266,8 @@ def test_standings_combine_points_and_hands_with_shared_ranks(world, make):
 
 def test_nobody_took_part_everything_ties_first(world, make):
     rnd, problems = _round(world, make, n=2)
-    assert [(s.rank, s.total) for s in service.standings(rnd)] == [(1, 0), (1, 0)]
-    t = service.turnout(rnd)
+    assert [(s.rank, s.total) for s in counting.standings(rnd)] == [(1, 0), (1, 0)]
+    t = counting.turnout(rnd)
     assert (t.voted, t.members, t.participants) == (0, 2, 0)
 
 
@@ -287,7 +287,7 @@ def test_turnout_by_gender_uses_members_at_close(world, make):
     service.record_tally(rnd, make.meeting(world.co), {b.id: {"women": 2}}, world.leader)
     service.close_round(rnd, by=world.leader)
     make.member(world.co)  # joins after the close: not in the denominator
-    t = service.turnout(rnd)
+    t = counting.turnout(rnd)
     assert (t.voted, t.members) == (2, 4)
     assert t.online == {Gender.WOMAN: 1, Gender.MAN: 1, Gender.OTHER: 0}
     assert t.at_meetings == {Gender.WOMAN: 5 + 2, Gender.MAN: 4, Gender.OTHER: 1}
@@ -484,7 +484,7 @@ def test_leader_records_tally_and_result_shows_ties_and_turnout(world, make, log
     assert b"1 of the 2 people on the roll gave points (50%)" in page
     assert b"(1 member)" in page and b"(0 members)" in page
     # by gender: the member (gender from the factory) online, 1 woman 1 man 1 other by hand
-    t = service.turnout(db.session.get(PriorityRound, rnd.id))
+    t = counting.turnout(db.session.get(PriorityRound, rnd.id))
     assert t.at_meetings == {Gender.WOMAN: 1, Gender.MAN: 1, Gender.OTHER: 1}
     assert t.online[world.member.gender] == 1
 

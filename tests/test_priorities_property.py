@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from consult.core.enums import Gender
 from consult.extensions import db
-from consult.priorities import service
+from consult.priorities import counting, service
 from consult.problems.models import PriorityPoints, PriorityRound
 from tests import factories
 
@@ -156,11 +156,12 @@ def _check(s: Scenario):
     expected_ranking, expected = _recount(s, [p.id for p in problems], ballots, tallies, closed)
 
     got = [
-        (r.rank, r.problem_id, r.points, r.voters, r.hands, r.total) for r in service.standings(rnd)
+        (r.rank, r.problem_id, r.points, r.voters, r.hands, r.total)
+        for r in counting.standings(rnd)
     ]
     assert got == expected_ranking
 
-    t = service.turnout(rnd)
+    t = counting.turnout(rnd)
     assert (rnd.closed_at is not None) == expected["closed"]
     assert t.voted == expected["voted"]
     assert t.members == expected["members"]
@@ -222,4 +223,4 @@ def test_the_tie_example_really_ties(app):
     """The hand-written example above has the edge it is meant to have: a three-way tie."""
     _check(TIES)
     rnd = db.session.scalars(select(PriorityRound).order_by(PriorityRound.id.desc())).first()
-    assert [r.rank for r in service.standings(rnd)] == [1, 1, 1]
+    assert [r.rank for r in counting.standings(rnd)] == [1, 1, 1]

@@ -12,6 +12,7 @@ from consult.core.enums import Gender, ProposalState, VoteChoice, VoteSubject
 from consult.extensions import db
 from consult.meetings.models import Attendance
 from consult.negotiation import offers as negotiation
+from consult.priorities import counting
 from consult.priorities import service as priorities
 from consult.problems.models import PriorityTally
 from consult.proposals import service as proposals
@@ -75,7 +76,7 @@ def test_priority_hands_cannot_outnumber_the_women_present(world, make):
         priorities.record_tally(rnd, meeting, {a.id: {"women": 30}}, world.leader)
     # one person may raise a hand for several problems: 14 on each is possible
     priorities.record_tally(rnd, meeting, {a.id: {"women": 14}, b.id: {"women": 14}}, world.leader)
-    t = priorities.turnout(rnd)
+    t = counting.turnout(rnd)
     assert t.at_meetings[Gender.WOMAN] == 14
 
 

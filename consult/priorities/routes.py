@@ -11,7 +11,7 @@ from consult.core.permissions import can, require
 from consult.core.templating import ActionForm
 from consult.extensions import db
 from consult.meetings.models import Meeting
-from consult.priorities import bp, service
+from consult.priorities import bp, counting, service
 from consult.priorities.forms import OpenRoundForm, ballot_form, tally_form
 from consult.problems.models import PriorityRound
 from consult.submissions import views as submissions
@@ -28,9 +28,9 @@ def _current_priorities(co: CommunityOrganisation) -> dict:
     closed = service.latest_closed_round(co.id)
     return {
         "open": open_round,
-        "open_turnout": service.turnout(open_round) if open_round else None,
+        "open_turnout": counting.turnout(open_round) if open_round else None,
         "closed": closed,
-        "top": service.standings(closed)[:5] if closed else [],
+        "top": counting.standings(closed)[:5] if closed else [],
     }
 
 
@@ -72,7 +72,7 @@ def _show(rnd: PriorityRound, form=None, status: int = 200):
     co = rnd.organisation
     problems = service.round_problems(rnd)
     membership = current_user.membership_in(rnd.co_id)
-    on_roll = service.on_roll(rnd, membership)
+    on_roll = counting.on_roll(rnd, membership)
     if form is None and on_roll and can(current_user, "give_points", rnd):
         form = ballot_form(rnd, problems, service.ballot_of(rnd, membership))
     show_standings = can(current_user, "view_standings", rnd)
@@ -86,10 +86,10 @@ def _show(rnd: PriorityRound, form=None, status: int = 200):
             accepting=service.is_accepting(rnd),
             not_on_roll=membership is not None and not on_roll and rnd.closed_at is None,
             has_ballot=bool(membership and service.ballot_of(rnd, membership)),
-            standings=service.standings(rnd) if show_standings else None,
-            turnout=service.turnout(rnd) if show_standings else None,
+            standings=counting.standings(rnd) if show_standings else None,
+            turnout=counting.turnout(rnd) if show_standings else None,
             meetings=service.tallied_meetings(rnd) if show_standings else [],
-            genders=service.GENDERS,
+            genders=counting.GENDERS,
         ),
         status,
     )
