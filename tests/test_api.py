@@ -485,3 +485,47 @@ def test_the_same_key_sent_twice_at_once_makes_one_record(app, world):
     assert answers[0].json()["id"] == answers[1].json()["id"]
     db.session.expire_all()
     assert db.session.query(Problem).count() == 1
+
+
+def _statements(client, url, headers=None) -> int:
+    from sqlalchemy import event
+
+    seen = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        r = client.get(url, headers=headers)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert r.status_code == 200, url
+    return len(seen)
+
+
+def test_lists_run_the_same_statements_for_3_rows_or_30(world, client, make):
+    from consult.negotiation import service as negotiation
+
+    def grow(n):
+        for _ in range(n):
+            p = make.proposal(world.co, state=ProposalState.SUBMITTED)
+            p.problems = [make.problem(world.co)]
+            negotiation.post_message(p, world.officer, negotiation.MessageKind.COMMENT, "Seen")
+        db.session.commit()
+        return p
+
+    headers = {"Authorization": f"Bearer {token_for(client, world.leader)}"}
+    # the token's first use writes its last_used_at: not part of what is measured
+    assert client.get(f"{API}/me", headers=headers).status_code == 200
+    p = grow(3)
+    urls = [
+        f"{API}/communities/{world.co.id}/proposals",
+        f"{API}/communities/{world.co.id}/problems",
+        f"{API}/proposals/{p.id}/messages",
+        "/open311/v2/requests.json",
+    ]
+    few = {u: _statements(client, u, headers) for u in urls}
+    grow(27)
+    many = {u: _statements(client, u, headers) for u in urls}
+    assert many == few

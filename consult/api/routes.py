@@ -5,6 +5,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_smorest import abort
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from consult.api import auth, dump, schemas, service
 from consult.api.common import blueprint, create, guard, keyset_page, load, refusals, require
@@ -112,7 +113,9 @@ def me():
 @communities_bp.response(200, schemas.page_of(schemas.CommunitySchema))
 def communities(args):
     """The community organisations the caller may see."""
-    stmt = select(CommunityOrganisation)
+    stmt = select(CommunityOrganisation).options(
+        selectinload(CommunityOrganisation.settlement).selectinload(Settlement.municipality)
+    )
     if args.get("municipality_id"):
         stmt = stmt.join(Settlement).where(Settlement.municipality_id == args["municipality_id"])
     user = auth.user()
@@ -140,7 +143,7 @@ def community(co_id: int):
 def list_meetings(args, co_id: int):
     co = load(CommunityOrganisation, co_id)
     require("view_meetings", co)
-    stmt = select(Meeting).where(Meeting.co_id == co.id)
+    stmt = select(Meeting).where(Meeting.co_id == co.id).options(selectinload(Meeting.attendance))
     if args.get("kind"):
         stmt = stmt.where(Meeting.kind == args["kind"])
     return keyset_page(stmt, Meeting.id, args, dump.meeting)
@@ -203,7 +206,15 @@ def report_problem(data, co_id: int):
 def list_proposals(args, co_id: int):
     co = load(CommunityOrganisation, co_id)
     require("view", co)
-    stmt = select(Proposal).where(Proposal.co_id == co.id)
+    stmt = (
+        select(Proposal)
+        .where(Proposal.co_id == co.id)
+        .options(
+            selectinload(Proposal.problems),
+            selectinload(Proposal.versions),
+            selectinload(Proposal.vote_rounds),
+        )
+    )
     for name in ("state", "infrastructure_type"):
         if args.get(name):
             stmt = stmt.where(getattr(Proposal, name) == args[name])
@@ -458,7 +469,11 @@ def messages(args, proposal_id: int):
     """The negotiation thread, newest first."""
     p = load(Proposal, proposal_id)
     require("view_thread", p)
-    stmt = select(Message).where(Message.proposal_id == p.id)
+    stmt = (
+        select(Message)
+        .where(Message.proposal_id == p.id)
+        .options(selectinload(Message.author), selectinload(Message.version))
+    )
     return keyset_page(stmt, Message.id, args, dump.message)
 
 
@@ -502,7 +517,11 @@ def updates(args, proposal_id: int):
     """Implementation updates, newest first."""
     p = load(Proposal, proposal_id)
     require("view_implementation", p)
-    stmt = select(ImplementationUpdate).where(ImplementationUpdate.proposal_id == p.id)
+    stmt = (
+        select(ImplementationUpdate)
+        .where(ImplementationUpdate.proposal_id == p.id)
+        .options(selectinload(ImplementationUpdate.author))
+    )
     return keyset_page(stmt, ImplementationUpdate.id, args, dump.update)
 
 

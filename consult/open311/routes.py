@@ -120,7 +120,7 @@ def service_definition(code: str, fmt: str):
 @bp.route(f"/requests.{FORMAT}", methods=["GET"])
 def requests(fmt: str):
     found = service.find_requests(request.args)
-    return _answer(fmt, "service_requests", [service.as_request(p, _media_url) for p in found])
+    return _answer(fmt, "service_requests", service.as_requests(found, _media_url))
 
 
 @bp.route(f"/requests.{FORMAT}", methods=["POST"])
@@ -146,4 +146,4 @@ def request_detail(request_id: int, fmt: str):
     problem = db.session.get(Problem, request_id) if request_id <= 2**31 - 1 else None
     if problem is None:
         return _error(fmt, 404, "No such service request.")
-    return _answer(fmt, "service_requests", [service.as_request(problem, _media_url)])
+    return _answer(fmt, "service_requests", service.as_requests([problem], _media_url))

@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from consult.attachments.models import Attachment
 from consult.audit.service import record
 from consult.auth.models import User
-from consult.communities.models import CommunityOrganisation
+from consult.communities.models import CommunityOrganisation, Settlement
 from consult.core.db import utcnow
 from consult.core.enums import ProblemCategory, ProblemStatus, Side
 from consult.core.permissions import can
@@ -136,7 +137,16 @@ def _ids(raw: str) -> list[int]:
 def find_requests(args) -> list[Problem]:
     """Problems matching the spec's filters: ``service_request_id`` (overrides the others),
     ``service_code``, ``start_date``, ``end_date`` and ``status``, newest first."""
-    stmt = select(Problem).order_by(Problem.id.desc()).limit(MAX_REQUESTS)
+    stmt = (
+        select(Problem)
+        .options(
+            selectinload(Problem.organisation)
+            .selectinload(CommunityOrganisation.settlement)
+            .selectinload(Settlement.municipality)
+        )
+        .order_by(Problem.id.desc())
+        .limit(MAX_REQUESTS)
+    )
     if args.get("service_request_id"):
         return list(
             db.session.scalars(stmt.where(Problem.id.in_(_ids(args["service_request_id"]))))
@@ -164,37 +174,52 @@ def find_requests(args) -> list[Problem]:
     return list(db.session.scalars(stmt))
 
 
-def latest_reply(problem: Problem) -> Message | None:
-    """The municipality's latest message about a proposal answering ``problem``."""
-    return db.session.scalar(
-        select(Message)
-        .join(proposal_problems, proposal_problems.c.proposal_id == Message.proposal_id)
-        .where(proposal_problems.c.problem_id == problem.id, Message.side == Side.MUNICIPALITY)
+def latest_replies(problem_ids: list[int]) -> dict[int, Message]:
+    """For each problem, the municipality's latest message about a proposal answering it."""
+    if not problem_ids:
+        return {}
+    rows = db.session.execute(
+        select(proposal_problems.c.problem_id, Message)
+        .join(Message, Message.proposal_id == proposal_problems.c.proposal_id)
+        .where(proposal_problems.c.problem_id.in_(problem_ids), Message.side == Side.MUNICIPALITY)
         .order_by(Message.created_at.desc(), Message.id.desc())
-        .limit(1)
     )
+    latest: dict[int, Message] = {}
+    for problem_id, message in rows:
+        latest.setdefault(problem_id, message)
+    return latest
 
 
-def _photo(problem: Problem) -> Attachment | None:
-    return db.session.scalar(
+def first_photos(problem_ids: list[int]) -> dict[int, Attachment]:
+    """Each problem's first photo (stored re-encoded at display size, without metadata)."""
+    if not problem_ids:
+        return {}
+    photos: dict[int, Attachment] = {}
+    for a in db.session.scalars(
         select(Attachment)
-        .where(Attachment.problem_id == problem.id, Attachment.content_type.like("image/%"))
+        .where(Attachment.problem_id.in_(problem_ids), Attachment.content_type.like("image/%"))
         .order_by(Attachment.id)
-        .limit(1)
-    )
+    ):
+        photos.setdefault(a.problem_id, a)
+    return photos
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def as_request(problem: Problem, media_url) -> dict:
-    """One problem with the spec's field names. ``media_url(attachment)`` makes the link."""
-    reply = latest_reply(problem)
+def as_requests(found: list[Problem], media_url) -> list[dict]:
+    """Problems with the spec's field names, in a fixed number of statements.
+    ``media_url(attachment)`` makes a photo's link."""
+    ids = [p.id for p in found]
+    replies, photos = latest_replies(ids), first_photos(ids)
+    return [_as_request(p, replies.get(p.id), photos.get(p.id), media_url) for p in found]
+
+
+def _as_request(problem: Problem, reply: Message | None, photo, media_url) -> dict:
     notes = None
     if reply is not None:
         notes = reply.body or str(reply.kind.label)
-    photo = _photo(problem)
     return {
         "service_request_id": str(problem.id),
         "status": "open" if problem.status in OPEN else "closed",
@@ -202,7 +227,7 @@ def as_request(problem: Problem, media_url) -> dict:
         "service_name": str(problem.category.label),
         "service_code": problem.category.value,
         "description": problem.description or problem.title,
-        "agency_responsible": problem.organisation.municipality.name,
+        "agency_responsible": problem.organisation.settlement.municipality.name,
         "service_notice": None,
         "requested_datetime": _iso(problem.created_at),
         "updated_datetime": _iso(problem.updated_at or problem.created_at),
