@@ -73,6 +73,14 @@ def _submit(page, button_text: str, scope: str = "main") -> None:
         button.click()
 
 
+def _follow(page, link_text: str) -> None:
+    """Follow the link labelled ``link_text`` (an irreversible action's first tap)."""
+    link = page.locator("main a", has_text=link_text).first
+    link.scroll_into_view_if_needed()
+    with page.expect_navigation():
+        link.click()
+
+
 def _fits(page, width: int) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= width, page.url
 
@@ -151,9 +159,11 @@ def test_the_consultation_from_meeting_to_agreement(live_app, world, width):
 
             j.step = "close-and-submit"
             leader.goto(proposal_url)
+            _follow(leader, "Close the vote")  # a second screen asks first
             _submit(leader, "Close the vote")
             assert "Approved" in leader.inner_text("main")
-            _submit(leader, "Submit to")
+            _follow(leader, "Submit to")
+            _submit(leader, "Submit")
             assert "Submitted" in leader.inner_text("main")
 
             j.step = "counter-offer"

@@ -146,6 +146,41 @@ def create_person(
     return user
 
 
+def resident_for(
+    name: str,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    gender: Gender = Gender.OTHER,
+    by: User | None = None,
+) -> tuple[User, bool]:
+    """The resident with this phone or e-mail, or a new account: ``(user, created)``.
+
+    Someone who left a CO and comes back keeps their account (and their history): the same
+    phone number or e-mail finds it. Refused when the phone and the e-mail belong to two
+    different accounts, when the account is not a resident's, or when it is disabled.
+    """
+    email_n, phone_n = normalise_email(email), normalise_phone(phone)
+    by_email = email_n and db.session.scalar(select(User).where(User.email == email_n))
+    by_phone = phone_n and db.session.scalar(select(User).where(User.phone == phone_n))
+    if by_email and by_phone and by_email.id != by_phone.id:
+        raise AccountError(
+            _l("This phone number and this e-mail address belong to two different people.")
+        )
+    found = by_phone or by_email
+    if not found:
+        return create_person(name, email=email, phone=phone, gender=gender, by=by), True
+    if found.role != UserRole.RESIDENT:
+        raise AccountError(
+            _l("This phone number or e-mail belongs to an account that is not a resident's.")
+        )
+    if not found.active:
+        raise AccountError(
+            _l("%(name)s's account is disabled. An administrator can enable it.", name=found.name)
+        )
+    return found, False
+
+
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

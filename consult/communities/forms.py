@@ -12,6 +12,12 @@ class AddMemberForm(PersonFields, CreateForm):
     role = SelectField(_l("Role in the CO"), choices=MembershipRole.choices(), default="member")
 
 
+class MemberRoleForm(FlaskForm):
+    """A member's role in the CO, changed by a leader (one select and a button per member)."""
+
+    role = SelectField(_l("Role in the CO"), choices=MembershipRole.choices())
+
+
 class VotingRulesForm(FlaskForm):
     quorum_percent = IntegerField(
         _l("Quorum: share of members who must take part (%)"),

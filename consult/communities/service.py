@@ -74,12 +74,12 @@ def member_count(co_id: int) -> int:
 
 
 def members_of(co_id: int) -> list[User]:
-    """The CO's current members, as people (to tell them something)."""
+    """The CO's current members with an enabled account, as people (to tell them something)."""
     return list(
         db.session.scalars(
             select(User)
             .join(Membership, Membership.user_id == User.id)
-            .where(Membership.co_id == co_id, Membership.left_on.is_(None))
+            .where(Membership.co_id == co_id, Membership.left_on.is_(None), User.active.is_(True))
         )
     )
 

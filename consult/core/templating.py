@@ -1,6 +1,6 @@
 """What every template can use: policies and formatting filters."""
 
-from flask import Flask, current_app
+from flask import Flask, current_app, render_template
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -11,6 +11,21 @@ from consult.core.permissions import can
 
 class ActionForm(FlaskForm):
     """A form with nothing but the CSRF token, for POST buttons (Vote, Close, Withdraw…)."""
+
+
+def confirm_page(*, title, question, action: str, button, cancel: str, consequence=None):
+    """The second screen of an action that cannot be undone (Remove, Close, Submit): what
+    will happen, a button that POSTs to ``action`` and a way back to ``cancel``. Shown for a
+    GET of the action's URL, so the first tap only asks; it works without JavaScript."""
+    return render_template(
+        "confirm.html",
+        title=title,
+        question=question,
+        consequence=consequence,
+        action=action,
+        button=button,
+        cancel=cancel,
+    )
 
 
 def init_app(app: Flask) -> None:

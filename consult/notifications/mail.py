@@ -31,8 +31,9 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
+from consult.auth.models import User
 from consult.core.db import utcnow
 from consult.extensions import db
 from consult.notifications.models import OutgoingMail
@@ -165,6 +166,12 @@ def deliver(row_id: int, mailer: Mailer, now: datetime | None = None) -> bool:
     if row is None or row.sent_at is not None:
         db.session.rollback()
         return False
+    if _recipient_disabled(row.to_address):
+        # queued before the account was disabled: a disabled account gets no mail
+        db.session.execute(delete(OutgoingMail).where(OutgoingMail.id == row_id))
+        db.session.commit()
+        log.info("mail %s dropped: the recipient's account is disabled", row_id)
+        return False
     msg = build_message(row)
     attempts, to_address = row.attempts or 0, row.to_address
     # No transaction stays open while we talk to the SMTP server; the outcome is then written
@@ -189,6 +196,14 @@ def deliver(row_id: int, mailer: Mailer, now: datetime | None = None) -> bool:
     # its lease ends (see the module docstring).
     _record(row_id, sent_at=utcnow(), last_error=None)
     return True
+
+
+def _recipient_disabled(address: str) -> bool:
+    return bool(
+        db.session.scalar(
+            select(func.count(User.id)).where(User.email == address, User.active.is_(False))
+        )
+    )
 
 
 def _record(row_id: int, **values) -> None:

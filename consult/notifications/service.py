@@ -23,14 +23,15 @@ PER_PAGE = 30
 def notify(
     users, kind: str, *, link: str | None = None, proposal_id: int | None = None, **params
 ) -> None:
-    """Add a notification of ``kind`` for each of ``users`` (duplicates and None skipped).
+    """Add a notification of ``kind`` for each of ``users`` (duplicates, None and disabled
+    accounts skipped).
 
     Users with an e-mail address also get a queued e-mail when ``SMTP_HOST`` is set.
     """
     seen: set[int] = set()
     mail = bool(current_app.config.get("SMTP_HOST"))
     for user in users:
-        if user is None or user.id in seen:
+        if user is None or user.id in seen or not user.active:
             continue
         seen.add(user.id)
         n = Notification(

@@ -8,7 +8,7 @@ from consult.communities.models import CommunityOrganisation
 from consult.core.formatting import local_datetime
 from consult.core.forms import load, show_refusal
 from consult.core.permissions import can, require
-from consult.core.templating import ActionForm
+from consult.core.templating import ActionForm, confirm_page
 from consult.extensions import db
 from consult.meetings.models import Meeting
 from consult.priorities import bp, counting, service
@@ -186,7 +186,7 @@ def tally(round_id: int):
     )
 
 
-@bp.route("/priorities/<int:round_id>/close", methods=["POST"])
+@bp.route("/priorities/<int:round_id>/close", methods=["GET", "POST"])
 @login_required
 def close(round_id: int):
     rnd = load(PriorityRound, round_id, "view")
@@ -194,6 +194,18 @@ def close(round_id: int):
         flash(_("This round is already closed."), "info")
         return redirect(url_for("priorities.show", round_id=rnd.id))
     require(current_user, "close", rnd)
+    if request.method == "GET":
+        return confirm_page(
+            title=_("Close “%(title)s”?", title=rnd.title),
+            question=_(
+                "The ranking is fixed from the points and show-of-hands counts recorded now; "
+                "nobody can give points after this."
+            ),
+            consequence=_("This cannot be undone."),
+            action=url_for("priorities.close", round_id=rnd.id),
+            button=_("Close the round"),
+            cancel=url_for("priorities.show", round_id=rnd.id),
+        )
     if ActionForm().validate_on_submit():
         try:
             service.close_round(rnd, by=current_user)

@@ -17,7 +17,7 @@ from consult.core.formatting import local_datetime
 from consult.core.forms import load, show_refusal
 from consult.core.permissions import can, require
 from consult.core.refusal import Refusal
-from consult.core.templating import ActionForm
+from consult.core.templating import ActionForm, confirm_page
 from consult.extensions import db
 from consult.meetings.models import Meeting
 from consult.proposals import (
@@ -333,10 +333,22 @@ def tally(proposal_id: int):
     )
 
 
-@bp.route("/proposals/<int:proposal_id>/vote/close", methods=["POST"])
+@bp.route("/proposals/<int:proposal_id>/vote/close", methods=["GET", "POST"])
 @login_required
 def close_vote(proposal_id: int):
     proposal = _load(proposal_id, "lead")
+    if request.method == "GET":
+        return confirm_page(
+            title=_("Close the vote on “%(title)s”?", title=proposal.title),
+            question=_(
+                "The result is fixed from the ballots and show-of-hands counts recorded now; "
+                "nobody can vote after this."
+            ),
+            consequence=_("This cannot be undone."),
+            action=url_for("proposals.close_vote", proposal_id=proposal.id),
+            button=_("Close the vote"),
+            cancel=url_for("proposals.show", proposal_id=proposal.id, _anchor="vote"),
+        )
     if not ActionForm().validate_on_submit():
         _expired()
         return _back(proposal, "vote")
@@ -354,10 +366,23 @@ def close_vote(proposal_id: int):
 # --- submission, revision, withdrawal -------------------------------------------------------
 
 
-@bp.route("/proposals/<int:proposal_id>/submit", methods=["POST"])
+@bp.route("/proposals/<int:proposal_id>/submit", methods=["GET", "POST"])
 @login_required
 def submit(proposal_id: int):
     proposal = _load(proposal_id, "lead")
+    if request.method == "GET":
+        return confirm_page(
+            title=_(
+                "Submit “%(title)s” to %(m)s?", title=proposal.title, m=proposal.municipality.name
+            ),
+            question=_(
+                "These terms are frozen as a version and sent to the municipality's officers."
+            ),
+            consequence=_("A submitted version cannot be changed or taken back."),
+            action=url_for("proposals.submit", proposal_id=proposal.id),
+            button=_("Submit"),
+            cancel=url_for("proposals.show", proposal_id=proposal.id),
+        )
     if not ActionForm().validate_on_submit():
         _expired()
         return _back(proposal)
