@@ -83,7 +83,9 @@ def _mark(response: Response, tag: str, last_modified: datetime | None) -> None:
     response.cache_control.no_cache = True
 
 
-_TOKEN = re.compile(rb'(name="csrf_token" type="hidden" value=")[^"]*(")')
+#: hidden values made afresh at every render (the CSRF token; a form's submission key, which
+#: only a submission uses up, and a submission changes the page), left out of the page's tag
+_TOKEN = re.compile(rb'(name="(?:csrf_token|submission_key)" type="hidden" value=")[^"]*(")')
 
 
 def by_content(response: Response) -> Response:
