@@ -166,6 +166,13 @@ def _select_locale():
 
 
 def _select_timezone():
+    """The reader's zone, for a time shown without a municipality of its own (notifications,
+    account history): the municipality the reader works for or lives in; else UTC."""
+    from flask import has_request_context
+    from flask_login import current_user
+
+    if has_request_context() and getattr(current_user, "is_authenticated", False):
+        return current_user.home_timezone() or "UTC"
     return "UTC"
 
 

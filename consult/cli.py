@@ -9,7 +9,6 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from consult.attachments.cli import clean_uploads, reencode_photos
-from consult.core.db import utcnow
 from consult.core.enums import Gender, UserRole
 from consult.extensions import db
 from consult.notifications.cli import send_mail
@@ -112,15 +111,18 @@ def refresh_monitoring():
     than MONITORING_SNAPSHOT_SECONDS."""
     from flask_babel import force_locale
 
+    from consult.core.localtime import local_today
     from consult.monitoring import service, snapshots
-    from consult.monitoring.scope import Scope, last_12_months, this_year
+    from consult.monitoring.scope import Scope, days_of, last_12_months, this_year
 
-    today = utcnow().date()
     _, countries = service.places()
     scopes = []
-    for start, end in (this_year(today), last_12_months(today)):
-        scopes.append(Scope(start, end))
-        scopes.extend(Scope(start, end, country=c) for c in countries)
+    # each scope in its own days (the municipalities' zone), as the dashboard asks for it
+    for area in [{}, *({"country": c} for c in countries)]:
+        days = days_of(**area)
+        today = local_today(days["timezone"])
+        for start, end in (this_year(today), last_12_months(today)):
+            scopes.append(Scope(start, end, **days, **area))
     for locale in current_app.config["LANGUAGES"]:
         with current_app.test_request_context(), force_locale(locale):
             for scope in scopes:

@@ -275,7 +275,7 @@ def test_counter_offer_then_co_accepts_makes_a_new_version(world, make, client, 
     db.session.commit()
     as_user(world.officer)
     page = client.get(thread(p)).get_data(as_text=True)
-    assert 'name="municipal_share"' in page and 'value="34000000.00"' in page
+    assert 'name="municipal_share"' in page and 'value="34,000,000"' in page
     r = client.post(
         thread(p, "/counter-offer"),
         data=counter_form(
@@ -288,8 +288,8 @@ def test_counter_offer_then_co_accepts_makes_a_new_version(world, make, client, 
 
     as_user(world.leader)
     html = client.get(thread(p)).get_data(as_text=True)
-    assert "<del>34,000,000" in html and "<ins>24,000,000" in html
-    assert "community share +10,000,000" in html
+    assert "<del>KHR\u00a034,000,000" in html and "<ins>KHR\u00a024,000,000" in html
+    assert "community share +KHR\u00a010,000,000" in html
     assert "Put it to the members" in html
     r = client.post(offer_url(p, m, "accept"), data={"note": "We agree"})
     assert r.status_code == 302
@@ -435,7 +435,7 @@ def test_counter_offer_with_no_change_keeps_what_was_typed(world, make, client, 
     as_user(world.officer)
     r = client.post(
         thread(p, "/counter-offer"),
-        data=counter_form(municipal_share="34000000.00", body="Same terms, my note"),
+        data=counter_form(municipal_share="34,000,000", body="Same terms, my note"),
     )
     assert r.status_code == 200
     html = r.get_data(as_text=True)
@@ -450,7 +450,7 @@ def test_counter_offer_negative_or_junk_money_refused_on_the_page(world, make, c
     as_user(world.officer)
     r = client.post(thread(p, "/counter-offer"), data=counter_form(community_cash="-5"))
     assert r.status_code == 200
-    assert "Cannot be negative." in r.get_data(as_text=True)
+    assert "cannot be negative." in r.get_data(as_text=True)
     r = client.post(thread(p, "/counter-offer"), data=counter_form(community_cash="lots"))
     assert r.status_code == 200
     assert 'value="lots"' in r.get_data(as_text=True)

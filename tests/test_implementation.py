@@ -268,7 +268,9 @@ def test_bad_input_is_a_form_error_not_a_crash(app, world, make, client, login):
         data={"update-progress": "lots", "update-spent": "-5"},
     )
     assert response.status_code == 200
-    assert "Enter a percentage from 0 to 100." in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert "Not a number as written in English" in html and 'value="lots"' in html
+    assert "An amount cannot be negative." in html and 'value="-5"' in html
     response = client.post(f"/proposals/{p.id}/implementation/start", data={"started_on": "x"})
     assert response.status_code == 403  # already started: no start for anyone
 

@@ -2,11 +2,12 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import Form, IntegerField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms import Form, SelectChoice, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from consult.communities.models import Municipality
 from consult.core.enums import UserRole
+from consult.core.fields import NumberField
 from consult.extensions import db
 
 ANY = ""
@@ -37,23 +38,20 @@ class MunicipalityForm(FlaskForm):
         render_kw={"list": "timezones", "autocapitalize": "none", "autocomplete": "off"},
     )
     default_language = SelectField(_l("Default language"), choices=[])
-    response_target_days = IntegerField(
+    response_target_days = NumberField(
         _l("Response target (days)"),
         default=14,
-        validators=[
-            InputRequired(_l("Enter a number of days.")),
-            NumberRange(1, 365, _l("Between 1 and 365 days.")),
-        ],
-        render_kw={"inputmode": "numeric"},
+        validators=[InputRequired(_l("Enter a number of days."))],
+        minimum=1,
+        maximum=365,
+        message=_l("Between 1 and 365 days."),
     )
-    annual_target_settlements = IntegerField(
+    annual_target_settlements = NumberField(
         _l("Settlements to improve each year"),
         default=0,
-        validators=[
-            InputRequired(_l("Enter a number (0 for none).")),
-            NumberRange(0, 100000, _l("Enter 0 or more.")),
-        ],
-        render_kw={"inputmode": "numeric"},
+        validators=[InputRequired(_l("Enter a number (0 for none)."))],
+        maximum=100_000,
+        message=_l("Enter 0 or more."),
     )
 
     def __init__(self, *args, **kwargs):

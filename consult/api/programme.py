@@ -5,10 +5,10 @@ from sqlalchemy import select
 from consult.api import auth, dump, schemas
 from consult.api.common import blueprint, create, guard, keyset_page, load, refusals, require
 from consult.communities.models import CommunityOrganisation, Municipality
-from consult.core.db import utcnow
+from consult.core.localtime import local_today
 from consult.extensions import db
 from consult.monitoring import service as monitoring
-from consult.monitoring.scope import last_12_months, this_year
+from consult.monitoring.scope import days_of, last_12_months, this_year
 from consult.priorities import service as priorities
 from consult.problems.models import PriorityRound
 
@@ -105,18 +105,18 @@ def stats(args):
         require("view_summary", load(Municipality, args["municipality_id"]))
     else:
         require("view_dashboard")
-    today = utcnow().date()  # as the dashboard does
+    area = {
+        "municipality_id": args.get("municipality_id"),
+        "country": args.get("country"),
+        "co_id": args.get("co_id"),
+    }
+    days = days_of(**area)  # as the dashboard does: the municipalities' days
+    today = local_today(days["timezone"])
     if args["period"] == "custom":
         start, end = args["start"], args["end"]
     elif args["period"] == "last_12_months":
         start, end = last_12_months(today)
     else:
         start, end = this_year(today)
-    scope = monitoring.Scope(
-        start,
-        end,
-        municipality_id=args.get("municipality_id"),
-        country=args.get("country"),
-        co_id=args.get("co_id"),
-    )
+    scope = monitoring.Scope(start, end, **days, **area)
     return dump.stats(monitoring.indicators(scope))

@@ -74,6 +74,15 @@ class User(UserMixin, TimestampMixin, db.Model):
     def current_memberships(self) -> list["Membership"]:  # noqa: F821
         return [m for m in self.memberships if m.left_on is None]
 
+    def home_timezone(self) -> str | None:
+        """The zone of the municipality this person works for (officers) or lives in (their
+        first current CO's); None for staff with neither."""
+        if self.municipality is not None:
+            return self.municipality.timezone
+        for m in self.current_memberships():
+            return m.organisation.municipality.timezone
+        return None
+
     def membership_in(self, co_id: int) -> "Membership | None":  # noqa: F821
         for m in self.memberships:
             if m.co_id == co_id and m.left_on is None:

@@ -1,10 +1,11 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, FloatField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from consult.auth.forms import PersonFields
 from consult.core.enums import COStatus, MembershipRole, Tenure
+from consult.core.fields import NumberField, latitude_field, longitude_field
 from consult.submissions.forms import CreateForm
 
 
@@ -19,17 +20,24 @@ class MemberRoleForm(FlaskForm):
 
 
 class VotingRulesForm(FlaskForm):
-    quorum_percent = IntegerField(
+    quorum_percent = NumberField(
         _l("Quorum: share of members who must take part (%)"),
-        validators=[InputRequired(), NumberRange(0, 100, _l("Between 0 and 100."))],
+        validators=[InputRequired()],
+        maximum=100,
+        message=_l("Between 0 and 100."),
     )
-    threshold_percent = IntegerField(
+    threshold_percent = NumberField(
         _l("A proposal passes when more than this share of yes + no votes are yes (%)"),
-        validators=[InputRequired(), NumberRange(0, 99, _l("Between 0 and 99."))],
+        validators=[InputRequired()],
+        maximum=99,
+        message=_l("Between 0 and 99."),
     )
-    priority_points = IntegerField(
+    priority_points = NumberField(
         _l("Points each member gives in a priority round"),
-        validators=[InputRequired(), NumberRange(1, 20, _l("Between 1 and 20."))],
+        validators=[InputRequired()],
+        minimum=1,
+        maximum=20,
+        message=_l("Between 1 and 20."),
     )
 
 
@@ -45,10 +53,8 @@ def _optional_text(label):
 
 
 def _count(label):
-    return IntegerField(
-        label,
-        validators=[Optional(), NumberRange(0, 10_000_000, _l("Enter 0 or more."))],
-        render_kw={"inputmode": "numeric"},
+    return NumberField(
+        label, validators=[Optional()], maximum=10_000_000, message=_l("Enter 0 or more.")
     )
 
 
@@ -60,16 +66,8 @@ class SettlementForm(FlaskForm):
     households = _count(_l("Households (optional)"))
     population = _count(_l("Population (optional)"))
     tenure = SelectField(_l("Tenure"), choices=Tenure.choices(), default=Tenure.UNKNOWN.value)
-    latitude = FloatField(
-        _l("Latitude (optional)"),
-        validators=[Optional(), NumberRange(-90, 90, _l("Between -90 and 90."))],
-        render_kw={"inputmode": "decimal"},
-    )
-    longitude = FloatField(
-        _l("Longitude (optional)"),
-        validators=[Optional(), NumberRange(-180, 180, _l("Between -180 and 180."))],
-        render_kw={"inputmode": "decimal"},
-    )
+    latitude = latitude_field()
+    longitude = longitude_field()
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)

@@ -1,34 +1,101 @@
-"""Showing money, dates and counts the way the reader expects, in their language."""
+"""Showing money, dates, times and counts the way the reader expects, in their language.
 
-from datetime import datetime
+Everything goes through Babel (CLDR) in the reader's locale (Flask-Babel's ``get_locale``).
+Times are shown in a municipality's zone — the one passed in, else the reader's own
+(``consult.__init__._select_timezone``: the municipality they work or live in) — and without
+seconds.
+"""
+
+import re
+import unicodedata
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from flask_babel import format_currency, format_date, format_datetime, format_decimal
+from babel import Locale
+from babel.dates import get_timezone_location
+from babel.numbers import format_currency, get_currency_symbol
+from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
 
-WHOLE_UNIT_CURRENCIES = {"KHR", "LAK", "VND", "IDR", "MMK", "UGX", "KES"}
+from consult.core import numbers
+
+_FRACTION = re.compile(r"0\.0+")
+
+
+def _locale() -> Locale:
+    return get_locale() or Locale.parse("en")
 
 
 def money(amount: Decimal | None, currency: str) -> str:
+    """``amount`` with the currency's CLDR symbol in the reader's locale (``15,000,000៛`` in
+    Khmer; ``KHR 15,000,000`` in English, where CLDR has no other symbol for the riel) and as
+    many decimals as the currency has in practice (``numbers.currency_places``)."""
     if amount is None:
         return "—"
-    # Riel, kip and similar currencies are written without cents: "15,000,000 KHR".
-    if currency in WHOLE_UNIT_CURRENCIES:
-        return f"{format_decimal(amount, format='#,##0')}\u00a0{currency}"
-    return format_currency(amount, currency)
+    locale = _locale()
+    places = numbers.currency_places(currency)
+    pattern = _FRACTION.sub("0." + "0" * places if places else "0", _currency_pattern(locale))
+    text = format_currency(amount, currency, pattern, locale=locale, currency_digits=False)
+    return _currency_spacing(text, get_currency_symbol(currency, locale))
+
+
+def _currency_pattern(locale: Locale) -> str:
+    return locale.currency_formats["standard"].pattern
+
+
+def _currency_spacing(text: str, symbol: str) -> str:
+    """CLDR's ``currencySpacing``: a no-break space between digits and a symbol that ends (or
+    starts) with a letter — ``KHR 15,000,000``, but ``$1,500.50`` and ``15,000,000៛``."""
+
+    def wordlike(ch: str) -> bool:
+        return unicodedata.category(ch)[0] not in ("S", "Z")
+
+    if not symbol:
+        return text
+    if wordlike(symbol[-1]):
+        text = re.sub(re.escape(symbol) + r"(?=\d)", symbol + "\u00a0", text)
+    if wordlike(symbol[0]):
+        text = re.sub(r"(?<=\d)" + re.escape(symbol), "\u00a0" + symbol, text)
+    return text
+
+
+def datetime_pattern(locale: Locale, fmt: str = "medium") -> str:
+    """CLDR's date-time pattern of ``fmt`` with the *short* time: hours and minutes, no
+    seconds (``Dec 3, 2026, 4:07 PM``; ``3 ធ្នូ 2026, 4:07 PM`` in Khmer)."""
+    combined = str(locale.datetime_formats[fmt])
+    return combined.replace("{1}", locale.date_formats[fmt].pattern).replace(
+        "{0}", locale.time_formats["short"].pattern
+    )
 
 
 def local_datetime(value: datetime | None, timezone: str | None = None, fmt: str = "medium"):
+    """An instant as the clock shows it in ``timezone`` (else the reader's zone), no seconds."""
     if value is None:
         return "—"
-    if timezone:
-        value = value.astimezone(ZoneInfo(timezone)).replace(tzinfo=None)
-        return format_datetime(value, fmt, rebase=False)
-    return format_datetime(value, fmt)
+    zone = ZoneInfo(timezone) if timezone else ZoneInfo(str(get_timezone() or "UTC"))
+    wall = value.astimezone(zone).replace(tzinfo=None)
+    return format_datetime(wall, datetime_pattern(_locale(), fmt), rebase=False)
 
 
-def local_date(value, fmt: str = "medium") -> str:
-    return "—" if value is None else format_date(value, fmt)
+def local_date(value: date | datetime | None, fmt: str = "medium", timezone: str | None = None):
+    """A date; an instant is first placed on the calendar of ``timezone`` (else the
+    reader's zone), so a record made at 01:00 in Phnom Penh is dated that day, not the day
+    before as in UTC."""
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        zone = ZoneInfo(timezone) if timezone else ZoneInfo(str(get_timezone() or "UTC"))
+        value = value.astimezone(zone).date()
+    return format_date(value, fmt)
+
+
+def zone_label(timezone: str | None) -> str:
+    """A time zone as people name it, in their language (CLDR): "Cambodia Time"; the zone
+    Flask-Babel uses for the reader when ``timezone`` is None."""
+    zone = timezone or str(get_timezone() or "UTC")
+    if zone in ("UTC", "Etc/UTC"):
+        return "UTC"
+    return get_timezone_location(ZoneInfo(zone), locale=_locale(), return_city=False) or zone
 
 
 def number(value) -> str:

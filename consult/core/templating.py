@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["number"] = formatting.number
     app.jinja_env.filters["count"] = formatting.count
     app.jinja_env.globals["percent"] = formatting.percent
+    app.jinja_env.globals["zone_label"] = formatting.zone_label
     app.jinja_env.globals["can"] = lambda action, obj=None: can(current_user, action, obj)
     # Templates only render its CSRF token. Without form data it never reads the request
     # body, so an error page about that very body (413) can still render base.html.

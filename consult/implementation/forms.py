@@ -1,10 +1,11 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, IntegerField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import DateField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
 
 from consult.attachments.forms import AttachmentsField
 from consult.attachments.service import IMAGES
+from consult.core.fields import MoneyField, NumberField
 from consult.implementation.service import MAX_NOTE
 from consult.submissions.forms import CreateForm
 
@@ -20,19 +21,14 @@ class StartForm(FlaskForm):
 class UpdateForm(CreateForm):
     """A progress report; shown on the works page with the prefix "update"."""
 
-    progress = IntegerField(
+    progress = NumberField(
         _l("Progress (%)"),
-        validators=[
-            InputRequired(_l("Enter a percentage from 0 to 100.")),
-            NumberRange(min=0, max=100, message=_l("Enter a percentage from 0 to 100.")),
-        ],
+        validators=[InputRequired(_l("Enter a percentage from 0 to 100."))],
+        maximum=100,
+        message=_l("Enter a percentage from 0 to 100."),
     )
     note = TextAreaField(_l("Note"), validators=[Optional(), _NOTE])
-    spent = DecimalField(
-        _l("Spent since the last update (optional)"),
-        places=2,
-        validators=[Optional(), NumberRange(min=0, message=_l("An amount cannot be negative."))],
-    )
+    spent = MoneyField(_l("Spent since the last update (optional)"), validators=[Optional()])
     files = AttachmentsField(_l("Photos (optional)"), allowed=IMAGES)
 
 
@@ -49,18 +45,12 @@ class CompleteForm(FlaskForm):
     completed_on = DateField(
         _l("Works completed on"), validators=[InputRequired(_l("Enter the date."))]
     )
-    actual_cost = DecimalField(
-        _l("Actual cost"),
-        places=2,
-        validators=[
-            InputRequired(_l("Enter the actual cost.")),
-            NumberRange(min=0, message=_l("An amount cannot be negative.")),
-        ],
+    actual_cost = MoneyField(
+        _l("Actual cost"), validators=[InputRequired(_l("Enter the actual cost."))]
     )
-    households_benefited = IntegerField(
+    households_benefited = NumberField(
         _l("Households actually benefiting"),
-        validators=[
-            InputRequired(_l("Enter the number of households benefiting.")),
-            NumberRange(min=0, message=_l("Cannot be negative.")),
-        ],
+        validators=[InputRequired(_l("Enter the number of households benefiting."))],
+        maximum=1_000_000,
+        message=_l("Cannot be negative."),
     )

@@ -4,6 +4,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from consult.core.fields import set_currency
 from consult.core.forms import load, show_refusal
 from consult.core.permissions import can
 from consult.core.refusal import Refusal
@@ -26,6 +27,7 @@ def _show(p: Proposal, update_form: UpdateForm | None = None, comment_form=None)
     updates = service.updates_of(p)
     if update_form is None and can(current_user, "record_progress", p):
         update_form = UpdateForm(prefix="update", formdata=None)
+        set_currency(update_form, p.currency)
         update_form.progress.data = p.progress_percent
     if comment_form is None and can(current_user, "comment_progress", p):
         comment_form = CommentForm(prefix="comment", formdata=None)
@@ -46,6 +48,7 @@ def _show(p: Proposal, update_form: UpdateForm | None = None, comment_form=None)
 def post_update(proposal_id: int):
     p = load(Proposal, proposal_id, "record_progress")
     form = UpdateForm(prefix="update")
+    set_currency(form, p.currency)
     if form.validate_on_submit():
         again = submissions.repeated(
             form, "update", lambda _i: url_for("implementation.show", proposal_id=p.id)
@@ -121,6 +124,7 @@ def start(proposal_id: int):
 def complete(proposal_id: int):
     p = load(Proposal, proposal_id, "complete")
     form = CompleteForm()
+    set_currency(form, p.currency)
     if not form.is_submitted():
         form.completed_on.data = service.local_today(p)
         form.households_benefited.data = p.households_benefiting

@@ -1,7 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
-    IntegerField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -9,18 +8,21 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from consult.attachments.forms import AttachmentsField
 from consult.core.enums import MeetingKind
+from consult.core.fields import NumberField
 from consult.meetings.service import MeetingError, check_headcount
 from consult.submissions.forms import CreateForm
 
-_COUNT = [
-    InputRequired(_l("Enter a number (0 if nobody).")),
-    NumberRange(min=0, max=100000, message=_l("Enter 0 or more.")),
-]
+_COUNT = {
+    "default": 0,
+    "validators": [InputRequired(_l("Enter a number (0 if nobody)."))],
+    "maximum": 100_000,  # more people than any meeting hall holds: a typing mistake
+    "message": _l("Enter 0 or more."),
+}
 
 
 class CheckboxListField(SelectMultipleField):
@@ -39,9 +41,9 @@ class MeetingForm(CreateForm):
     minutes = TextAreaField(_l("Minutes"), validators=[Optional(), Length(max=100000)])
     decisions = TextAreaField(_l("Decisions"), validators=[Optional(), Length(max=20000)])
     present = CheckboxListField(_l("Members present"), coerce=int, choices=[])
-    women_present = IntegerField(_l("Women"), default=0, validators=_COUNT)
-    men_present = IntegerField(_l("Men"), default=0, validators=_COUNT)
-    other_present = IntegerField(_l("Other / not stated"), default=0, validators=_COUNT)
+    women_present = NumberField(_l("Women"), **_COUNT)
+    men_present = NumberField(_l("Men"), **_COUNT)
+    other_present = NumberField(_l("Other / not stated"), **_COUNT)
     files = AttachmentsField(_l("Photos or a scanned attendance sheet (optional)"))
 
     def __init__(self, memberships, *args, **kwargs):

@@ -49,7 +49,7 @@ def new(co_id: int):
             meeting = service.log_meeting(
                 co, by=current_user, uploads=form.files.uploads, **_details(form, co)
             )
-        except service.MeetingError as error:
+        except (service.MeetingError, localtime.WallTimeRefused) as error:
             db.session.rollback()
             show_refusal(form, error)
         else:
@@ -91,7 +91,7 @@ def edit(meeting_id: int):
             service.edit_meeting(
                 meeting, by=current_user, uploads=form.files.uploads, **_details(form, co)
             )
-        except service.MeetingError as error:
+        except (service.MeetingError, localtime.WallTimeRefused) as error:
             db.session.rollback()
             show_refusal(form, error)
         else:

@@ -3,8 +3,9 @@
 Services check the rule, change state, write the audit event and flush; the view commits.
 """
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -32,13 +33,42 @@ FIELDS = (
 )
 
 
+#: how far ahead a meeting may be planned: a year (later is a typing mistake in the year)
+MAX_DAYS_AHEAD = 366
+
+
 class MeetingError(Refusal):
     """A readable reason a meeting record was refused."""
 
 
 def local_to_utc(day: date, clock: time, timezone: str) -> datetime:
-    """The UTC instant of a date and time read on a clock in ``timezone``."""
-    return localtime.from_local(datetime.combine(day, clock), timezone)
+    """The UTC instant of a date and time read on a clock in ``timezone``; a time that does
+    not exist or occurs twice that day (clock change) is refused on the "time" field."""
+    return localtime.from_local(datetime.combine(day, clock), timezone, "time")
+
+
+def check_meeting_day(co: CommunityOrganisation, held_at: datetime, now=None) -> None:
+    """A meeting is held on a day of the CO's life: not before the CO was formed, and not
+    more than ``MAX_DAYS_AHEAD`` ahead (days of the municipality's calendar)."""
+    tz = co.municipality.timezone
+    day = localtime.to_local(held_at, tz).date()
+    if co.formed_on and day < co.formed_on:
+        raise MeetingError(
+            _l(
+                "The CO was formed on %(date)s; a meeting cannot be earlier.",
+                date=format_date(co.formed_on),
+            ),
+            field="day",
+        )
+    latest = localtime.local_today(tz, now) + timedelta(days=MAX_DAYS_AHEAD)
+    if day > latest:
+        raise MeetingError(
+            _l(
+                "A meeting can be planned at most a year ahead (until %(date)s).",
+                date=format_date(latest),
+            ),
+            field="day",
+        )
 
 
 def check_headcount(members_ticked: int, women: int, men: int, other: int) -> None:
@@ -148,6 +178,7 @@ def _set_details(meeting: Meeting, details: dict) -> None:
         setattr(meeting, name, value)
     if meeting.held_at is None or meeting.held_at.tzinfo is None:
         raise MeetingError(_l("Enter the date and time of the meeting."))
+    check_meeting_day(meeting.organisation, meeting.held_at)
 
 
 def _set_attendance(meeting: Meeting, membership_ids) -> None:

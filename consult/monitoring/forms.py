@@ -66,11 +66,16 @@ class DashboardForm(PeriodForm):
             ),
         ]
 
-    def scope(self, today: date) -> Scope:
-        start, end = self.dates(today)
+    def places_chosen(self) -> dict:
+        """Which part of the programme, as ``Scope``'s keyword arguments."""
         kind, _, value = (self.area.data or "all").partition(":")
         if kind == "country":
-            return Scope(start, end, country=value)
+            return {"country": value}
         if kind == "municipality":
-            return Scope(start, end, municipality_id=int(value))
-        return Scope(start, end)
+            return {"municipality_id": int(value)}
+        return {}
+
+    def scope(self, today: date, **days) -> Scope:
+        """``days``: ``timezone`` and ``several_zones``, see ``Scope``."""
+        start, end = self.dates(today)
+        return Scope(start, end, **days, **self.places_chosen())

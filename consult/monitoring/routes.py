@@ -1,6 +1,8 @@
 """Monitoring: the staff dashboard, CSV exports, the map, and scope summaries for COs and
 municipalities. Views load, check the policy, read the filter form and call the service."""
 
+from datetime import date
+
 from flask import (
     Response,
     abort,
@@ -13,14 +15,14 @@ from flask import (
 from flask_login import current_user, login_required
 
 from consult.communities.models import CommunityOrganisation, Municipality
+from consult.core import localtime
 from consult.core.conditional import etag, tagged, unchanged
-from consult.core.db import utcnow
 from consult.core.enums import ProblemStatus, ProposalState
 from consult.core.forms import load
 from consult.core.permissions import require
 from consult.monitoring import bp, charts, exports, service, snapshots
 from consult.monitoring.forms import DashboardForm, PeriodForm
-from consult.monitoring.scope import Scope
+from consult.monitoring.scope import Scope, days_of
 
 MAP_LIMIT = 500
 STATE_COLOURS = {
@@ -39,8 +41,15 @@ STATE_COLOURS = {
 SETTLEMENT_COLOUR = "#1d2329"
 
 
-def _today():
-    return utcnow().date()
+def _days_of(scope_kw: dict) -> tuple[dict, date]:
+    """Whose days a period counts in (``scope.days_of``) and today's date there."""
+    days = days_of(**scope_kw)
+    return days, localtime.local_today(days["timezone"])
+
+
+def _scope(form: DashboardForm) -> Scope:
+    days, today = _days_of(form.places_chosen())
+    return form.scope(today, **days)
 
 
 def _dashboard_form() -> DashboardForm:
@@ -55,7 +64,7 @@ def dashboard():
     """Staff: the programme's indicators for a place and a period."""
     require(current_user, "view_dashboard")
     form = _dashboard_form()
-    scope = form.scope(_today()) if form.validate() else None
+    scope = _scope(form) if form.validate() else None
     query = request.args.to_dict()
 
     def tag_of(as_of):
@@ -110,7 +119,7 @@ def export(name: str):
     form = _dashboard_form()
     if not form.validate():
         abort(400)
-    scope = form.scope(_today())
+    scope = _scope(form)
     header, rows = table(scope)
     filename = f"consult-{name}-{scope.start.isoformat()}-{scope.end.isoformat()}.csv"
     return Response(
@@ -129,7 +138,7 @@ def map_view():
     form = _dashboard_form()
     points, total, chart = [], 0, None
     if form.validate():
-        points, total = service.map_points(form.scope(_today()), MAP_LIMIT)
+        points, total = service.map_points(_scope(form), MAP_LIMIT)
         chart = _map_chart(points) if points else None
     return render_template(
         "monitoring/map.html",
@@ -163,8 +172,9 @@ def _summary(template: str, scope_kw: dict, **context):
     form = PeriodForm(formdata=request.args)
     snapshot = None
     if form.validate():
-        start, end = form.dates(_today())
-        snapshot = snapshots.take(Scope(start, end, **scope_kw))
+        days, today = _days_of(scope_kw)
+        start, end = form.dates(today)
+        snapshot = snapshots.take(Scope(start, end, **days, **scope_kw))
     return render_template(
         template,
         form=form,

@@ -4,11 +4,13 @@ the ``WHERE`` clauses that restrict a statement to it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, select
 
 from consult.communities.models import CommunityOrganisation, Municipality, Settlement
+from consult.extensions import db
 from consult.proposals.models import Proposal
 
 CO = CommunityOrganisation
@@ -24,6 +26,10 @@ class Scope:
     municipality_id: int | None = None
     country: str | None = None
     co_id: int | None = None
+    #: whose days the dates are: the municipalities' zone when they share one, else UTC
+    timezone: str = "UTC"
+    #: its municipalities are in several zones (so the days are UTC's, and the page says so)
+    several_zones: bool = False
 
     @property
     def is_all(self) -> bool:
@@ -31,11 +37,37 @@ class Scope:
 
     @property
     def start_at(self) -> datetime:
-        return datetime.combine(self.start, time.min, tzinfo=UTC)
+        return datetime.combine(self.start, time.min, tzinfo=ZoneInfo(self.timezone))
 
     @property
     def end_before(self) -> datetime:
-        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC)
+        next_day = self.end + timedelta(days=1)
+        return datetime.combine(next_day, time.min, tzinfo=ZoneInfo(self.timezone))
+
+
+def days_of(
+    co_id: int | None = None, municipality_id: int | None = None, country: str | None = None
+) -> dict:
+    """``Scope``'s ``timezone`` and ``several_zones`` for a scope: the days of its
+    municipalities when they share a zone, else UTC's (and the pages say so)."""
+    zone = shared_timezone(co_id, municipality_id, country)
+    return {"timezone": zone or "UTC", "several_zones": zone is None}
+
+
+def shared_timezone(
+    co_id: int | None = None, municipality_id: int | None = None, country: str | None = None
+) -> str | None:
+    """The time zone of every municipality in the scope, or None when they are in several
+    (or there are none): the days a period counts in."""
+    stmt = select(Municipality.timezone).distinct()
+    if co_id is not None:
+        stmt = stmt.join(Settlement).join(CO).where(CO.id == co_id)
+    elif municipality_id is not None:
+        stmt = stmt.where(Municipality.id == municipality_id)
+    elif country is not None:
+        stmt = stmt.where(Municipality.country == country)
+    zones = list(db.session.scalars(stmt.limit(2)))
+    return zones[0] if len(zones) == 1 else None
 
 
 def this_year(today: date) -> tuple[date, date]:

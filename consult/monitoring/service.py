@@ -6,7 +6,9 @@ so a dashboard costs the same number of statements whatever the size of the prog
 Definitions (shown on the pages as footnotes):
 
 - **Scope**: one CO, one municipality, one country, or everything.
-- **Period**: ``start`` to ``end``, both dates included, taken in UTC.
+- **Period**: ``start`` to ``end``, both dates included, as days of the municipality in scope
+  (its time zone); a scope whose municipalities are in several zones takes its days in UTC,
+  and the pages say so.
 - **COs formed**: COs whose ``formed_on`` falls in the period.
 - **Meetings held**: meetings whose ``held_at`` falls in the period; **attendance** is the sum of
   their head-counts of women, men and other / not stated; the women's share is women / all.

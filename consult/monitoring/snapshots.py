@@ -33,7 +33,14 @@ class Snapshot:
 
 
 def _key(scope: Scope) -> str:
-    parts = (scope.start, scope.end, scope.municipality_id, scope.country, scope.co_id)
+    parts = (
+        scope.start,
+        scope.end,
+        scope.timezone,
+        scope.municipality_id,
+        scope.country,
+        scope.co_id,
+    )
     return f"monitoring:{FORMAT}:{':'.join(map(str, parts))}:{get_locale()}"
 
 

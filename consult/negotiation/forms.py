@@ -4,23 +4,24 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
-    DecimalField,
     Form,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import HiddenInput
 
 from consult.attachments.forms import AttachmentsField
 from consult.core.enums import MessageKind, ProposalState
+from consult.core.fields import MoneyField, NumberField
 from consult.proposals.policy import SEEN_BY_MUNICIPALITY
 from consult.submissions.forms import CreateForm
 
+#: the largest id an INTEGER column holds (PostgreSQL); a larger one names no message
+MAX_ID = 2_147_483_647
 #: the longest message body; long enough for a detailed answer, short enough for a phone
 MAX_BODY = 5000
 
@@ -108,16 +109,9 @@ class InboxFilterForm(Form):
 
 # --- counter-offers -------------------------------------------------------------------------
 
-NOT_NEGATIVE = NumberRange(min=0, message=_l("Cannot be negative."))
-
 
 def _amount(label):
-    return DecimalField(
-        label,
-        places=2,
-        validators=[InputRequired(_l("Give an amount, 0 if none.")), NOT_NEGATIVE],
-        render_kw={"inputmode": "decimal"},
-    )
+    return MoneyField(label, validators=[InputRequired(_l("Give an amount, 0 if none."))])
 
 
 class CounterOfferForm(CreateForm):
@@ -186,4 +180,11 @@ class OfferVoteForm(FlaskForm):
 class ReadForm(FlaskForm):
     """The reader's receipt: the newest message on the page they read."""
 
-    up_to = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=1)])
+    #: a message id, sent by the page (never typed): digits only, within an INTEGER column
+    up_to = NumberField(
+        widget=HiddenInput(),
+        validators=[InputRequired()],
+        minimum=1,
+        maximum=MAX_ID,
+        grouping=False,
+    )

@@ -18,6 +18,7 @@ from consult.core.enums import (
     VoteChoice,
     VoteSubject,
 )
+from consult.core.fields import set_currency
 from consult.core.formatting import local_datetime
 from consult.core.forms import load, show_refusal
 from consult.core.permissions import can, require
@@ -256,6 +257,7 @@ def _render_thread(
     if counter_form is None and latest is not None and can(current_user, "counter_offer", proposal):
         # Starts from the latest version's terms: the officer changes only what differs.
         counter_form = CounterOfferForm(**fresh)
+        set_currency(counter_form, proposal.currency)
         counter_form.municipal_share.data = latest.amount_requested
         counter_form.community_cash.data = latest.community_cash
         counter_form.community_labour.data = latest.community_labour
@@ -372,6 +374,7 @@ def _back(proposal: Proposal, anchor: str = "end"):
 def counter_offer(proposal_id: int):
     proposal = load(Proposal, proposal_id, "counter_offer")
     form = CounterOfferForm()
+    set_currency(form, proposal.currency)
     if form.validate_on_submit():
         again = submissions.repeated(
             form,
@@ -457,8 +460,9 @@ def open_offer_vote(proposal_id: int, message_id: int):
     proposal, offer = _load_offer(proposal_id, message_id, "answer_offer")
     form = OfferVoteForm()
     if form.validate_on_submit():
-        closes_at = localtime.from_local(form.closes_at.data, proposal.municipality.timezone)
+        tz = proposal.municipality.timezone
         try:
+            closes_at = localtime.from_local(form.closes_at.data, tz, "closes_at")
             offers.put_counter_offer_to_vote(proposal, current_user, offer, closes_at)
         except Refusal as error:
             db.session.rollback()

@@ -4,10 +4,11 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, IntegerField, SelectChoice, SelectField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import DateTimeLocalField, SelectChoice, SelectField, StringField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from consult.core import localtime
+from consult.core.fields import NumberField
 from consult.problems.models import PriorityRound, Problem
 from consult.submissions.forms import CreateForm
 
@@ -16,13 +17,19 @@ COUNT_MAX = 100_000  # more hands than any meeting hall holds: a typing mistake
 
 class OpenRoundForm(FlaskForm):
     title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
-    points_per_member = IntegerField(
+    points_per_member = NumberField(
         _l("Points each member gives"),
-        validators=[InputRequired(), NumberRange(1, 20, _l("Between 1 and 20."))],
+        validators=[InputRequired()],
+        minimum=1,
+        maximum=20,
+        message=_l("Between 1 and 20."),
     )
-    max_per_problem = IntegerField(
+    max_per_problem = NumberField(
         _l("Most points one member may put on one problem"),
-        validators=[InputRequired(), NumberRange(1, 20, _l("Between 1 and 20."))],
+        validators=[InputRequired()],
+        minimum=1,
+        maximum=20,
+        message=_l("Between 1 and 20."),
     )
     closes_at = DateTimeLocalField(
         _l("Closing time (optional)"),
@@ -39,7 +46,7 @@ class OpenRoundForm(FlaskForm):
         """The closing time typed in the municipality's local time, as UTC."""
         if self.closes_at.data is None:
             return None
-        return localtime.from_local(self.closes_at.data, timezone)
+        return localtime.from_local(self.closes_at.data, timezone, "closes_at")
 
 
 def _field_name(problem: Problem) -> str:
@@ -84,18 +91,12 @@ def ballot_form(rnd: PriorityRound, problems: list[Problem], current: dict[int, 
         setattr(
             BallotForm,
             _field_name(p),
-            IntegerField(
+            NumberField(
                 p.title,
-                validators=[
-                    Optional(),
-                    NumberRange(
-                        0,
-                        rnd.max_per_problem,
-                        _l("From 0 to %(n)d.", n=rnd.max_per_problem),
-                    ),
-                ],
+                validators=[Optional()],
+                maximum=rnd.max_per_problem,
+                message=_l("From 0 to %(n)d.", n=rnd.max_per_problem),
                 default=current.get(p.id, 0),
-                render_kw={"min": 0, "max": rnd.max_per_problem, "inputmode": "numeric"},
             ),
         )
     form = BallotForm(**kw)
@@ -126,11 +127,12 @@ def tally_form(problems: list[Problem], meetings, current: dict[int, dict[str, i
         pass
 
     def count_field(label, value):
-        return IntegerField(
+        return NumberField(
             label,
-            validators=[Optional(), NumberRange(0, COUNT_MAX, _l("A whole number, 0 or more."))],
+            validators=[Optional()],
+            maximum=COUNT_MAX,
             default=value,
-            render_kw={"min": 0, "inputmode": "numeric"},
+            message=_l("A whole number, 0 or more."),
         )
 
     for p in problems:

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from consult.communities.models import CommunityOrganisation
+from consult.core import localtime
 from consult.core.formatting import local_datetime
 from consult.core.forms import load, show_refusal
 from consult.core.permissions import can, require
@@ -57,7 +58,7 @@ def new(co_id: int):
                 max_per_problem=form.max_per_problem.data,
                 closes_at=form.closing_time(co.municipality.timezone),
             )
-        except service.PriorityError as error:
+        except (service.PriorityError, localtime.WallTimeRefused) as error:
             db.session.rollback()
             show_refusal(form, error)
         else:

@@ -1,20 +1,19 @@
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import (
-    FloatField,
     Form,
-    IntegerField,
     SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
     ValidationError,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from consult.attachments.forms import AttachmentsField
 from consult.attachments.service import IMAGES
 from consult.core.enums import ProblemCategory, ProblemStatus
+from consult.core.fields import NumberField, latitude_field, longitude_field
 from consult.core.formatting import local_datetime
 from consult.extensions import db
 from consult.meetings.models import Meeting
@@ -33,20 +32,13 @@ class ProblemForm(CreateForm):
     category = SelectField(_l("Category"), choices=ProblemCategory.choices())
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
     location = StringField(_l("Where is it?"), validators=[Optional(), Length(max=200)])
-    latitude = FloatField(
-        _l("Latitude (optional)"),
-        validators=[Optional(), NumberRange(-90, 90, _l("Between -90 and 90."))],
-        render_kw={"inputmode": "decimal"},
-    )
-    longitude = FloatField(
-        _l("Longitude (optional)"),
-        validators=[Optional(), NumberRange(-180, 180, _l("Between -180 and 180."))],
-        render_kw={"inputmode": "decimal"},
-    )
-    households_affected = IntegerField(
+    latitude = latitude_field()
+    longitude = longitude_field()
+    households_affected = NumberField(
         _l("Households affected (optional)"),
-        validators=[Optional(), NumberRange(min=0, max=1000000, message=_l("Enter 0 or more."))],
-        render_kw={"inputmode": "numeric"},
+        validators=[Optional()],
+        maximum=1_000_000,
+        message=_l("Enter 0 or more."),
     )
     meeting_id = SelectField(
         _l("Raised at a meeting?"), coerce=int, default=NO_MEETING, validate_choice=False

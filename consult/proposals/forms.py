@@ -5,35 +5,26 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
-    DecimalField,
-    FloatField,
     Form,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from consult.core.enums import InfrastructureType, ProposalState
+from consult.core.fields import MoneyField, NumberField, latitude_field, longitude_field
 from consult.submissions.forms import CreateForm
 
-NOT_NEGATIVE = NumberRange(min=0, message=_l("Cannot be negative."))
+#: more households than any settlement has
+HOUSEHOLDS_MAX = 1_000_000
 
 
 def _money(label):
-    return DecimalField(
-        label,
-        places=2,
-        validators=[
-            InputRequired(_l("Enter an amount (0 if none).")),
-            NumberRange(min=0, message=_l("An amount cannot be negative.")),
-        ],
-        render_kw={"inputmode": "decimal"},
-    )
+    return MoneyField(label, validators=[InputRequired(_l("Enter an amount (0 if none)."))])
 
 
 class CheckboxListField(SelectMultipleField):
@@ -52,24 +43,17 @@ class ProposalForm(CreateForm):
     )
     description = TextAreaField(_l("What will be built"), validators=[Optional()])
     location = StringField(_l("Where"), validators=[Optional(), Length(max=200)])
-    latitude = FloatField(
-        _l("Latitude (optional)"),
-        validators=[Optional(), NumberRange(-90, 90, _l("Between -90 and 90."))],
-        render_kw={"inputmode": "decimal"},
-    )
-    longitude = FloatField(
-        _l("Longitude (optional)"),
-        validators=[Optional(), NumberRange(-180, 180, _l("Between -180 and 180."))],
-        render_kw={"inputmode": "decimal"},
-    )
+    latitude = latitude_field()
+    longitude = longitude_field()
     estimated_cost = _money(_l("Estimated cost"))
     amount_requested = _money(_l("Requested from the municipality"))
     community_cash = _money(_l("Community contribution in cash"))
     community_labour = _money(_l("Community labour (value of the work given)"))
-    households_benefiting = IntegerField(
+    households_benefiting = NumberField(
         _l("Households benefiting"),
-        validators=[Optional(), NOT_NEGATIVE],
-        render_kw={"inputmode": "numeric"},
+        validators=[Optional()],
+        maximum=HOUSEHOLDS_MAX,
+        message=_l("Cannot be negative."),
     )
     timeline = StringField(
         _l("Timeline"),

@@ -13,6 +13,7 @@ from consult.core import localtime
 from consult.core.conditional import by_content
 from consult.core.db import utcnow
 from consult.core.enums import ProposalState, VoteChoice, VoteResult
+from consult.core.fields import set_currency
 from consult.core.formatting import local_datetime
 from consult.core.forms import load, show_refusal
 from consult.core.permissions import can, require
@@ -95,6 +96,7 @@ def index(co_id: int):
 def new(co_id: int):
     co = load(CommunityOrganisation, co_id, "draft_proposal")
     form = ProposalForm()
+    set_currency(form, co.municipality.currency)
     problems = _problem_choices(form, service.answerable_problems(co.id))
     if form.validate_on_submit():
         again = submissions.repeated(
@@ -126,6 +128,7 @@ def edit(proposal_id: int):
         flash(_("Only a draft can be edited. Revise the proposal first."), "error")
         return _back(proposal)
     form = ProposalForm(obj=proposal)
+    set_currency(form, proposal.currency)
     problems = _problem_choices(form, service.answerable_problems(proposal.co_id, proposal))
     if request.method == "GET":
         form.problems.data = [pr.id for pr in proposal.problems]
@@ -249,8 +252,8 @@ def open_vote(proposal_id: int):
     if request.method == "GET":
         form.closes_at.data = localtime.wall_time_in(7, tz)
     if form.validate_on_submit():
-        closes_at = localtime.from_local(form.closes_at.data, tz)
         try:
+            closes_at = localtime.from_local(form.closes_at.data, tz, "closes_at")
             service.open_vote(proposal, current_user, closes_at)
         except Refusal as error:
             db.session.rollback()

@@ -4,14 +4,16 @@ on a counter-offer)."""
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField
-from wtforms.validators import NumberRange, Optional
+from wtforms import SelectField
+from wtforms.validators import Optional
 
 from consult.core.enums import VoteChoice
+from consult.core.fields import NumberField
 from consult.submissions.forms import CreateForm
 from consult.votes.service import TALLY_FIELDS
 
-NOT_NEGATIVE = NumberRange(min=0, message=_l("Cannot be negative."))
+#: more hands than any meeting hall holds: a typing mistake
+COUNT_MAX = 100_000
 
 
 class VoteForm(CreateForm):
@@ -29,11 +31,13 @@ class VoteForm(CreateForm):
 
 
 def _count(label):
-    return IntegerField(
+    # left empty counts as none
+    return NumberField(
         label,
         default=0,
-        validators=[Optional(), NOT_NEGATIVE],  # left empty counts as none
-        render_kw={"inputmode": "numeric", "min": 0},
+        validators=[Optional()],
+        maximum=COUNT_MAX,
+        message=_l("Cannot be negative."),
     )
 
 
