@@ -69,7 +69,7 @@ def test_decimals_refused_for_riel_and_amounts_shown_with_babel(world, client, l
     p = db.session.scalar(select(Proposal))
     assert p.estimated_cost == Decimal("40000000")
     page = client.get(f"/proposals/{p.id}").get_data(as_text=True)
-    assert "KHR\u00a040,000,000" in page  # English: CLDR has no other symbol for the riel
+    assert "៛40,000,000" in page  # English: the riel's own CLDR symbol, ahead as in English
     edit = client.get(f"/proposals/{p.id}/edit").get_data(as_text=True)
     assert 'value="30,000,000"' in edit and "30000000.00" not in edit
     assert 'inputmode="numeric"' in edit  # riel: a digit pad, no decimal mark needed
@@ -250,6 +250,19 @@ def test_no_text_breaks_the_parser(app, text, locale):
         read_number(text, locale, places=2, maximum=numbers.MAX_AMOUNT)
     except NumberRefused:
         pass
+
+
+def test_each_currency_with_its_own_symbol(app):
+    shown = {}
+    for language in ("en", "km"):
+        with app.test_request_context(headers={"Accept-Language": language}):
+            refresh()
+            for currency in ("KHR", "LAK", "USD", "MXN"):
+                shown[language, currency] = money(Decimal("15000000"), currency)
+    assert shown["en", "KHR"] == "៛15,000,000" and shown["km", "KHR"] == "15,000,000៛"
+    assert shown["en", "LAK"] == "₭15,000,000"
+    assert shown["en", "USD"] == "$15,000,000.00"
+    assert shown["en", "MXN"] == "MX$15,000,000.00"  # CLDR's own: not a bare "$"
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=40)

@@ -288,8 +288,8 @@ def test_counter_offer_then_co_accepts_makes_a_new_version(world, make, client, 
 
     as_user(world.leader)
     html = client.get(thread(p)).get_data(as_text=True)
-    assert "<del>KHR\u00a034,000,000" in html and "<ins>KHR\u00a024,000,000" in html
-    assert "community share +KHR\u00a010,000,000" in html
+    assert "<del>៛34,000,000" in html and "<ins>៛24,000,000" in html
+    assert "community share +៛10,000,000" in html
     assert "Put it to the members" in html
     r = client.post(offer_url(p, m, "accept"), data={"note": "We agree"})
     assert r.status_code == 302

@@ -10,10 +10,13 @@ import re
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from zoneinfo import ZoneInfo
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.dates import get_timezone_location
+from babel.languages import get_official_languages
 from babel.numbers import format_currency, get_currency_symbol
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
 
@@ -26,17 +29,45 @@ def _locale() -> Locale:
     return get_locale() or Locale.parse("en")
 
 
+#: symbols several currencies share: shown only where the reader's locale says which one
+#: it means (CLDR's own symbol for the locale), else the ISO code is clearer
+SHARED_SYMBOLS = frozenset({"$", "£", "¥", "kr", "Rs", "R", "K", "Fr"})
+
+
 def money(amount: Decimal | None, currency: str) -> str:
-    """``amount`` with the currency's CLDR symbol in the reader's locale (``15,000,000៛`` in
-    Khmer; ``KHR 15,000,000`` in English, where CLDR has no other symbol for the riel) and as
-    many decimals as the currency has in practice (``numbers.currency_places``)."""
+    """``amount`` as the reader's locale writes money (CLDR, via Babel) with the currency's
+    own symbol — the reader's locale's, else the one it has at home (``home_symbol``): riel
+    are ``15,000,000៛`` in Khmer and ``៛15,000,000`` in English; the ISO code where no
+    unambiguous symbol exists (``MXN 1,500.00`` in Khmer). As many decimals as the currency
+    has in practice (``numbers.currency_places``)."""
     if amount is None:
         return "—"
     locale = _locale()
     places = numbers.currency_places(currency)
     pattern = _FRACTION.sub("0." + "0" * places if places else "0", _currency_pattern(locale))
     text = format_currency(amount, currency, pattern, locale=locale, currency_digits=False)
-    return _currency_spacing(text, get_currency_symbol(currency, locale))
+    symbol = get_currency_symbol(currency, locale)
+    home = home_symbol(currency)
+    if symbol == currency and home and home not in SHARED_SYMBOLS:
+        text, symbol = text.replace(symbol, home), home
+    return _currency_spacing(text, symbol)
+
+
+@cache
+def home_symbol(currency: str) -> str | None:
+    """The symbol a currency has at home, from CLDR: in the (official or de facto) language
+    of a territory where it is legal tender today — ៛ for the riel, ₭ for the kip."""
+    for territory, tenders in get_global("territory_currencies").items():
+        if not any(code == currency and end is None for code, _start, end, _tender in tenders):
+            continue
+        for language in get_official_languages(territory, de_facto=True):
+            try:
+                symbol = Locale.parse(f"{language}_{territory}").currency_symbols.get(currency)
+            except (UnknownLocaleError, ValueError):
+                continue
+            if symbol and symbol != currency:
+                return symbol
+    return None
 
 
 def _currency_pattern(locale: Locale) -> str:
