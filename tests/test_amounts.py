@@ -77,6 +77,17 @@ def test_decimals_refused_for_riel_and_amounts_shown_with_babel(world, client, l
     assert "40,000,000៛" in client.get(f"/proposals/{p.id}").get_data(as_text=True)
 
 
+def test_a_pasted_map_coordinate_is_kept_and_shown_as_stored(world, client, login):
+    login(world.leader)
+    where = {"latitude": "11.556412345", "longitude": "104.9282345"}
+    r = client.post(f"/co/{world.co.id}/proposals/new", data=_draft(**where))
+    assert r.status_code == 302
+    p = db.session.scalar(select(Proposal))
+    assert (p.latitude, p.longitude) == (11.556412345, 104.9282345)
+    edit = client.get(f"/proposals/{p.id}/edit").get_data(as_text=True)
+    assert 'value="11.556412345"' in edit and 'value="104.9282345"' in edit
+
+
 def test_actual_cost_with_lao_thousands_is_refused_not_stored_as_41_5(world, make, client, login):
     p = make.proposal(world.co, state=ProposalState.IN_PROGRESS)
     p.started_on = p.created_at.date()

@@ -190,12 +190,16 @@ def number_fields(form) -> list[NumberField]:
     return [field for field in form if isinstance(field, NumberField)]
 
 
+#: decimals a pasted map coordinate may carry (a float keeps them; 12 is below a millimetre)
+COORDINATE_PLACES = 12
+
+
 def latitude_field():
     return NumberField(
         _l("Latitude (optional)"),
         message=_l("Between -90 and 90."),
         validators=[Optional()],
-        places=6,
+        places=COORDINATE_PLACES,
         minimum=-90,
         maximum=90,
         coerce=float,
@@ -207,7 +211,7 @@ def longitude_field():
         _l("Longitude (optional)"),
         message=_l("Between -180 and 180."),
         validators=[Optional()],
-        places=6,
+        places=COORDINATE_PLACES,
         minimum=-180,
         maximum=180,
         coerce=float,
