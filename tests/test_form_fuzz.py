@@ -174,6 +174,11 @@ def round_tally(w, make):
     return w.leader, f"/priorities/{rnd.id}/tally", {"meeting_id": meeting.id}, ""
 
 
+def read_receipt(w, make):
+    p = _in_review(w, make)
+    return w.member, f"/proposals/{p.id}/thread/read", {}, ""
+
+
 def voting_rules(w, make):
     return w.leader, f"/co/{w.co.id}/rules", {}, ""
 
@@ -204,7 +209,7 @@ def municipality(w, make):
 #: their builder and their fields read from the page
 SCENARIOS = {
     "proposals.forms.ProposalForm": proposal_form,
-    "proposals.forms.TallyForm": proposal_tally,
+    "votes.forms.TallyForm": proposal_tally,
     "negotiation.forms.CounterOfferForm": counter_offer,
     "implementation.forms.UpdateForm": progress_update,
     "implementation.forms.CompleteForm": completion,
@@ -218,14 +223,19 @@ SCENARIOS = {
 BUILT = {
     "priorities.forms.ballot_form": (ballot, r"problem_\d+"),
     "priorities.forms.tally_form": (round_tally, r"(?:women|men|other)_\d+"),
-    "proposals.forms.TallyForm (counter-offer vote)": (offer_tally, None),
+    "votes.forms.TallyForm (counter-offer vote)": (offer_tally, None),
+}
+#: forms whose number fields are hidden (sent by the page, never typed): no field to show an
+#: error on, but still no 500 and nothing stored
+HIDDEN = {
+    "negotiation.forms.ReadForm": read_receipt,
 }
 
 
 def test_every_number_form_has_a_scenario():
     found = {name for name, cls in _form_classes() if _number_fields(cls)}
     assert found, "no form with a number field found: the discovery is broken"
-    assert found == set(SCENARIOS), "give each form with a number field a scenario above"
+    assert found == set(SCENARIOS) | set(HIDDEN), "give each such form a scenario above"
 
 
 def test_no_form_uses_another_number_field():
@@ -297,7 +307,20 @@ def test_bad_numbers_are_field_errors_with_the_typing_kept(form_name, world, mak
 def test_bad_numbers_in_forms_built_per_round(built, world, make, client, login):
     scenario, pattern = BUILT[built]
     if pattern is None:  # the counter-offer's tally page uses the proposal's TallyForm
-        cls = dict(_form_classes())["proposals.forms.TallyForm"]
+        cls = dict(_form_classes())["votes.forms.TallyForm"]
         _fuzz(world, make, client, login, scenario, names=_number_fields(cls))
     else:
         _fuzz(world, make, client, login, scenario, pattern=pattern)
+
+
+@pytest.mark.parametrize("form_name", sorted(HIDDEN))
+def test_bad_numbers_in_hidden_fields_are_refused_quietly(form_name, world, make, client, login):
+    user, url, data, prefix = HIDDEN[form_name](world, make)
+    db.session.commit()
+    login(user)
+    fields = [prefix + n for n in _number_fields(dict(_form_classes())[form_name])]
+    before = _rows()
+    for bad in BAD:
+        r = client.post(url, data={**data, **{f: bad for f in fields}})
+        assert r.status_code < 500, (url, bad)
+    assert _rows() == before
