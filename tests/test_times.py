@@ -21,7 +21,7 @@ from consult.extensions import db
 from consult.meetings.models import Meeting
 from consult.notifications.service import notify
 from consult.priorities import service as priorities
-from consult.proposals.models import VoteRound
+from consult.votes.models import VoteRound
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 #: 09:13 UTC is 4:13 PM in Phnom Penh and Vientiane (UTC+7), the demo's two cities
