@@ -43,6 +43,14 @@ def _refusal_message(error: numbers.NumberRefused, locale, money: bool = False) 
             maximum=p["maximum"],
         )
     decimal, group, _minus = numbers.symbols(locale)
+    if not p.get("places"):
+        return gettext(
+            "Not a number as written in %(language)s: write it like %(example)s "
+            "(“%(group)s” between thousands), or with digits only.",
+            language=language,
+            example=p["example"],
+            group=group,
+        )
     return gettext(
         "Not a number as written in %(language)s: write it like %(example)s "
         "(“%(group)s” between thousands, “%(decimal)s” before decimals), or with digits only.",

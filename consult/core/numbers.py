@@ -117,13 +117,13 @@ def read_number(
     body = s[len(minus) :] if s.startswith(minus) else s
     allowed = set("0123456789") | {decimal, group}
     if not body or not set(body) <= allowed or not body[0].isdigit():
-        raise NumberRefused("spelling", example=example(locale, places))
+        raise NumberRefused("spelling", places=places, example=example(locale, places))
     try:
         value = parse_decimal(s, locale, strict=True)
     except (NumberFormatError, InvalidOperation):
-        raise NumberRefused("spelling", example=example(locale, places)) from None
+        raise NumberRefused("spelling", places=places, example=example(locale, places)) from None
     if not value.is_finite():
-        raise NumberRefused("spelling", example=example(locale, places))
+        raise NumberRefused("spelling", places=places, example=example(locale, places))
     typed_places = len(body.partition(decimal)[2]) if decimal in body else 0
     if typed_places > places:
         if places == 0:
