@@ -25,7 +25,7 @@ from consult.core.db import utcnow
 from consult.core.enums import ProposalState
 from consult.core.fields import NumberField
 from consult.extensions import db
-from consult.negotiation import service as negotiation
+from consult.negotiation import offers as negotiation
 from consult.priorities import service as priorities
 from consult.proposals import service as proposals
 from consult.proposals.models import ProposalVersion
