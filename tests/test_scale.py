@@ -318,3 +318,24 @@ def test_co_home_proposal_and_thread_answer_304_until_they_change(
     for url in pages:
         changed = strict.get(url, headers={"If-None-Match": tags[url]})
         assert changed.status_code == 200, url
+
+
+def test_co_home_meetings_coming_up_and_last(world, make, client, as_user):
+    now = utcnow()
+    for d in (1, 2, 3, 4):
+        make.meeting(world.co, held_at=now + timedelta(days=d), place=f"Soon {d}")
+        make.meeting(world.co, held_at=now - timedelta(days=d), place=f"Past {d}")
+    db.session.commit()
+    as_user(world.leader)
+    html = client.get(f"/co/{world.co.id}").get_data(as_text=True)
+    coming, last = html.split("Coming up")[1].split("Last meetings")
+    assert [p for p in ("Soon 1", "Soon 2", "Soon 3", "Soon 4") if p in coming] == [
+        "Soon 1",
+        "Soon 2",
+        "Soon 3",
+    ]
+    assert "Past" not in coming
+    shown = [f"Past {d}" for d in (1, 2, 3, 4) if f"Past {d}" in last]
+    # the last three held, newest first (the place is not on the list: order by their dates)
+    assert len([m for m in last.split("<li") if "present" in m]) == 3
+    assert shown == [] or shown == ["Past 1", "Past 2", "Past 3"]

@@ -5,10 +5,11 @@ them, rather than in ``communities`` (which they all build on). The view keeps i
 
 from flask import make_response, render_template
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import select, union_all
+from sqlalchemy.orm import joinedload
 
 from consult.communities import bp as communities
-from consult.communities.models import CommunityOrganisation
+from consult.communities.models import CommunityOrganisation, Settlement
 from consult.communities.service import member_count
 from consult.core.conditional import by_content
 from consult.core.db import utcnow
@@ -32,6 +33,13 @@ def home(co_id: int):
     """The CO's home: proposals by state and the newest few, open problems, meetings, unread
     municipal messages. Every section is bounded; each links to its full, paginated list."""
     co = load(CommunityOrganisation, co_id, "view")
+    # the place the header names, in one query rather than two lazy loads (kept referenced
+    # until the page is rendered: the session holds loaded rows only weakly)
+    place = db.session.scalars(
+        select(Settlement)
+        .options(joinedload(Settlement.municipality))
+        .where(Settlement.id == co.settlement_id)
+    ).one()
     internal = can(current_user, "view_internal", co)
     open_problems = select(Problem).where(
         Problem.co_id == co.id, Problem.status == ProblemStatus.OPEN
@@ -43,30 +51,38 @@ def home(co_id: int):
     upcoming, recent = [], []
     if internal:
         now = utcnow()
-        upcoming = db.session.scalars(
-            select(Meeting)
+        soon = (
+            select(Meeting.id)
             .where(Meeting.co_id == co.id, Meeting.held_at >= now)
             .order_by(Meeting.held_at, Meeting.id)
             .limit(3)
-        ).all()
-        recent = db.session.scalars(
-            select(Meeting)
+        )
+        last = (
+            select(Meeting.id)
             .where(Meeting.co_id == co.id, Meeting.held_at < now)
             .order_by(Meeting.held_at.desc(), Meeting.id.desc())
             .limit(3)
+        )
+        both = union_all(soon.subquery().select(), last.subquery().select()).subquery()
+        meetings = db.session.scalars(
+            select(Meeting).where(Meeting.id.in_(select(both.c.id))).order_by(Meeting.held_at)
         ).all()
+        upcoming = [m for m in meetings if m.held_at >= now]
+        recent = [m for m in reversed(meetings) if m.held_at < now]
     counts = proposal_lists.state_counts(co, internal=internal)
+    unread = negotiation.unread_in_co(current_user, co.id)
     page = render_template(
         "communities/home.html",
         co=co,
+        place=place,
         internal=internal,
         problems=problems,
         open_problem_count=bounded_count(open_problems),
         proposals=proposals,
         state_counts=[(state, counts[state]) for state in ProposalState if counts.get(state)],
         proposal_count=sum(counts.values()),
-        unread=negotiation.unread_counts(current_user, [p.id for p in proposals]),
-        unread_total=negotiation.unread_in_co(current_user, co.id),
+        unread=unread,
+        unread_total=sum(unread.values()),
         upcoming=upcoming,
         recent=recent,
         member_count=member_count(co.id),

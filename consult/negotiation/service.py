@@ -69,26 +69,26 @@ def unread_counts(user: User, proposal_ids: list[int]) -> dict[int, int]:
     return {pid: count for pid, count in rows}
 
 
-def unread_in_co(user: User, co_id: int) -> int:
-    """Messages written by others in all the CO's threads since ``user`` last read each."""
+def unread_in_co(user: User, co_id: int) -> dict[int, int]:
+    """Messages written by others since ``user`` last read each thread, by proposal id, for
+    every thread of the CO: one query, for the home's banner and its newest few."""
     last_read = (
         select(ThreadRead.proposal_id, ThreadRead.last_read_message_id)
         .where(ThreadRead.user_id == user.id)
         .subquery()
     )
-    return (
-        db.session.scalar(
-            select(func.count(Message.id))
-            .join(Proposal, Proposal.id == Message.proposal_id)
-            .outerjoin(last_read, last_read.c.proposal_id == Message.proposal_id)
-            .where(
-                Proposal.co_id == co_id,
-                Message.author_id.is_distinct_from(user.id),
-                Message.id > func.coalesce(last_read.c.last_read_message_id, 0),
-            )
+    rows = db.session.execute(
+        select(Message.proposal_id, func.count(Message.id))
+        .join(Proposal, Proposal.id == Message.proposal_id)
+        .outerjoin(last_read, last_read.c.proposal_id == Message.proposal_id)
+        .where(
+            Proposal.co_id == co_id,
+            Message.author_id.is_distinct_from(user.id),
+            Message.id > func.coalesce(last_read.c.last_read_message_id, 0),
         )
-        or 0
+        .group_by(Message.proposal_id)
     )
+    return {pid: count for pid, count in rows}
 
 
 def mark_read(user: User, proposal_id: int, up_to: int | None = None) -> None:
