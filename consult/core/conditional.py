@@ -1,7 +1,7 @@
 """Conditional GET: a page that has not changed since the reader's copy is answered 304.
 
-Two ways. :func:`by_content` tags a rendered page by what it says (its CSRF tokens left
-out, since they are re-signed on every render and stay valid): always right, and a repeat
+Two ways. :func:`by_content` tags a rendered page by what it says (its CSRF tokens and
+one-time form keys left out, since they are made anew on every render): always right, and a repeat
 view on a slow phone transfers nothing, but the server still builds the page. Where a cheap
 tag exists (the dashboard's snapshot time), a view computes it from what the page shows,
 asks :func:`unchanged` before it does the expensive work, and marks its response with
