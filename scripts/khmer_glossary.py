@@ -157,6 +157,14 @@ GLOSSARY = {
     "Send": "ផ្ញើ",
     "Message": "សារ",
     "Your CO is ranking its problems (“%(title)s”): give your points.": "សហគមន៍របស់អ្នកកំពុងរៀបលំដាប់បញ្ហា («%(title)s»)៖ សូមដាក់ពិន្ទុរបស់អ្នក។",
+    "On the roll": "ក្នុងបញ្ជីឈ្មោះ",
+    "Submit": "ដាក់ជូន",
+    "Change role": "ប្ដូរតួនាទី",
+    "Cancel: go back": "បោះបង់៖ ត្រឡប់ក្រោយ",
+    "All proposals": "សំណើទាំងអស់",
+    "All open problems": "បញ្ហាដែលនៅសល់ទាំងអស់",
+    "First page": "ទំព័រដំបូង",
+    "Newest": "ថ្មីបំផុត",
     "The priorities are decided (“%(title)s”). First: %(first)s.": "អាទិភាពត្រូវបានសម្រេចហើយ («%(title)s»)។ ទីមួយ៖ %(first)s។",
 }
 
