@@ -339,3 +339,28 @@ def test_co_home_meetings_coming_up_and_last(world, make, client, as_user):
     # the last three held, newest first (the place is not on the list: order by their dates)
     assert len([m for m in last.split("<li") if "present" in m]) == 3
     assert shown == [] or shown == ["Past 1", "Past 2", "Past 3"]
+
+
+def test_dashboard_figures_are_rendered_once_per_snapshot(
+    world, make, client, as_user, snapshots_on, monkeypatch
+):
+    from consult.monitoring import snapshots
+
+    make.meeting(world.co)
+    db.session.commit()
+    as_user(world.staff)
+    first = client.get("/monitoring/").get_data(as_text=True)
+    renders = []
+    original = snapshots.rendered
+
+    def counting(snapshot, variant, render):
+        return original(snapshot, variant, lambda: renders.append(variant) or render())
+
+    monkeypatch.setattr(snapshots, "rendered", counting)
+    again = client.get("/monitoring/").get_data(as_text=True)
+    assert renders == []  # the tables and charts came from the cache
+    assert "At a glance" in again and again.count("<svg") == first.count("<svg")
+    # another filter is another variant (its export links differ): rendered once, then kept
+    client.get("/monitoring/?period=this_year")
+    client.get("/monitoring/?period=this_year")
+    assert len(renders) == 1

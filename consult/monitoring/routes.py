@@ -79,17 +79,35 @@ def dashboard():
     tag = tag_of(as_of)
     if (not_modified := unchanged(tag, as_of)) is not None:
         return not_modified
+
+    def export_url(name):
+        return url_for("monitoring.export", name=name, **query)
+
     page = render_template(
         "monitoring/dashboard.html",
         form=form,
         ind=snapshot and snapshot.indicators,
-        charts=snapshot and snapshot.charts,
-        as_of=as_of,
+        figures=snapshot and _figures(snapshot, export_url, repr(sorted(query.items()))),
         query=query,
-        export_url=lambda name: url_for("monitoring.export", name=name, **query),
-        problem_statuses=list(ProblemStatus),
+        export_url=export_url,
     )
     return tagged(page, tag, as_of)
+
+
+def _figures(snapshot, export_url, variant: str):
+    """The snapshot's tables and charts as HTML, rendered once per snapshot and variant."""
+    return snapshots.rendered(
+        snapshot,
+        variant,
+        lambda: render_template(
+            "monitoring/_indicators.html",
+            ind=snapshot.indicators,
+            charts=snapshot.charts,
+            as_of=snapshot.as_of,
+            export=export_url,
+            problem_statuses=list(ProblemStatus),
+        ),
+    )
 
 
 @bp.context_processor
@@ -179,9 +197,7 @@ def _summary(template: str, scope_kw: dict, **context):
         template,
         form=form,
         ind=snapshot and snapshot.indicators,
-        charts=snapshot and snapshot.charts,
-        as_of=snapshot and snapshot.as_of,
-        problem_statuses=list(ProblemStatus),
+        figures=snapshot and _figures(snapshot, None, "summary"),
         **context,
     )
 

@@ -7,6 +7,7 @@ language. The page says as of when its figures are; ``consult refresh-monitoring
 cron) recomputes the common scopes ahead of readers.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -77,3 +78,25 @@ def take(scope: Scope, *, refresh: bool = False) -> Snapshot:
         except Exception:  # noqa: BLE001 - the page is still right, only not kept
             current_app.logger.warning("monitoring cache unwritable", exc_info=True)
     return snapshot
+
+
+def rendered(snapshot: Snapshot, variant: str, render: Callable[[], str]) -> Markup:
+    """The snapshot's figures as HTML (its tables and charts, ``render()``), made once per
+    snapshot and ``variant`` (what else the HTML depends on, e.g. the export links' filters)
+    and kept beside it: a page of 140 municipalities formats hundreds of numbers."""
+    seconds = current_app.config["MONITORING_SNAPSHOT_SECONDS"]
+    key = f"{snapshot.key}:html:{snapshot.as_of.isoformat()}:{variant}"
+    if seconds:
+        try:
+            found = cache.get(key)
+        except Exception:  # noqa: BLE001 - a cache that is down means "render it now"
+            found = None
+        if isinstance(found, str):
+            return Markup(found)  # noqa: S704 - what render() made below, kept as text
+    html = render()
+    if seconds:
+        try:
+            cache.set(key, str(html), timeout=seconds)
+        except Exception:  # noqa: BLE001 - the page is still right, only not kept
+            current_app.logger.warning("monitoring cache unwritable", exc_info=True)
+    return Markup(html)  # noqa: S704 - a rendered template: Jinja escaped what it holds
