@@ -63,6 +63,10 @@ class Defaults:
     LOGIN_RATE_LIMIT = "10 per minute;100 per hour"
     INVITATION_DAYS = 14
     MAP_TILES_URL = None
+    #: Open311 GeoReport reads (requests.json, requests/<id>.json) without an api_key: off,
+    #: since on the pages only the CO, its municipality and staff see its problems; a programme
+    #: that publishes its problems as open data turns it on
+    OPEN311_PUBLIC_READS = False
     SMTP_HOST = None
     SMTP_PORT = 25
     SMTP_USER = None

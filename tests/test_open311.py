@@ -26,11 +26,15 @@ def leader_key(world, client):
     return r.get_json()["api_key"]
 
 
-def test_existing_clients_list_services_and_requests_and_file_one(app, world, make, leader_key):
+def test_existing_clients_list_services_and_requests_and_file_one(
+    app, world, make, leader_key, monkeypatch
+):
     from civicbot import Endpoint, HttpTransport, Open311Client
     from civicbot.http import RateLimiter
     from georeport import GeoReport
 
+    # georeport sends no api_key when reading: the programme publishes its problems
+    monkeypatch.setitem(app.config, "OPEN311_PUBLIC_READS", True)
     make.problem(world.co, title="Flooded lane", location="Street 12")
     db.session.commit()
     with serving(app) as base:
@@ -97,7 +101,34 @@ def test_only_the_leader_issues_keys(client, world):
     assert r.status_code == 403
 
 
-def test_status_and_status_notes_follow_the_municipality(client, world, make):
+def test_reading_needs_a_key_and_a_key_reads_its_own_co_only(
+    app, client, world, make, leader_key, monkeypatch
+):
+    """Problems are not public on the pages (the CO, its municipality and staff see them), so
+    Open311 reads need the CO's api_key, unless the operator publishes them."""
+    own = make.problem(world.co, title="Flooded lane")
+    other = make.problem(world.other_co, title="Someone else's lane")
+    db.session.commit()
+    for url in (f"{BASE}/requests.json", f"{BASE}/requests/{own.id}.json"):
+        r = client.get(url)
+        assert r.status_code == 403 and r.get_json()[0]["code"] == 403
+        assert client.get(f"{url}?api_key=o311_wrong").status_code == 403
+    listed = client.get(f"{BASE}/requests.json?api_key={leader_key}").get_json()
+    assert [r["service_request_id"] for r in listed] == [str(own.id)]
+    asked = client.get(
+        f"{BASE}/requests.json?api_key={leader_key}&service_request_id={own.id},{other.id}"
+    ).get_json()
+    assert [r["service_request_id"] for r in asked] == [str(own.id)]
+    assert client.get(f"{BASE}/requests/{other.id}.json?api_key={leader_key}").status_code == 404
+    # services carry no data of anyone's: always open
+    assert client.get(f"{BASE}/services.json").status_code == 200
+
+    monkeypatch.setitem(app.config, "OPEN311_PUBLIC_READS", True)
+    everyone = client.get(f"{BASE}/requests.json").get_json()
+    assert {r["service_request_id"] for r in everyone} == {str(own.id), str(other.id)}
+
+
+def test_status_and_status_notes_follow_the_municipality(client, world, make, leader_key):
     problem = make.problem(world.co, title="Dark lane", category="lighting")
     proposal = make.proposal(world.co, state=ProposalState.SUBMITTED)
     proposal.problems = [problem]
@@ -109,26 +140,27 @@ def test_status_and_status_notes_follow_the_municipality(client, world, make):
     closed = make.problem(world.co, title="Old", status=ProblemStatus.RESOLVED)
     db.session.commit()
 
-    got = client.get(f"{BASE}/requests/{problem.id}.json").get_json()[0]
+    key = f"api_key={leader_key}"
+    got = client.get(f"{BASE}/requests/{problem.id}.json?{key}").get_json()[0]
     assert got["status"] == "open" and got["status_notes"] == "Survey next week."
     assert got["requested_datetime"].endswith("+00:00")
-    only_closed = client.get(f"{BASE}/requests.json?status=closed").get_json()
+    only_closed = client.get(f"{BASE}/requests.json?status=closed&{key}").get_json()
     assert [r["service_request_id"] for r in only_closed] == [str(closed.id)]
     both = client.get(
-        f"{BASE}/requests.json?service_request_id={problem.id},{closed.id}"
+        f"{BASE}/requests.json?service_request_id={problem.id},{closed.id}&{key}"
     ).get_json()
     assert len(both) == 2
     dated = client.get(
-        f"{BASE}/requests.json?start_date=2000-01-01T00:00:00Z&end_date=2001-01-01T00:00:00Z"
+        f"{BASE}/requests.json?start_date=2000-01-01T00:00:00Z&end_date=2001-01-01T00:00:00Z&{key}"
     ).get_json()
     assert dated == []
-    assert client.get(f"{BASE}/requests.json?start_date=yesterday").status_code == 400
+    assert client.get(f"{BASE}/requests.json?start_date=yesterday&{key}").status_code == 400
 
 
-def test_xml_has_the_spec_element_names(client, world, make):
+def test_xml_has_the_spec_element_names(client, world, make, leader_key):
     make.problem(world.co, title="Rubbish", category="waste", latitude=11.5, longitude=104.9)
     db.session.commit()
-    r = client.get(f"{BASE}/requests.xml")
+    r = client.get(f"{BASE}/requests.xml?api_key={leader_key}")
     assert r.mimetype == "text/xml"
     root = ET.fromstring(r.data)  # noqa: S314
     assert root.tag == "service_requests"
@@ -136,7 +168,9 @@ def test_xml_has_the_spec_element_names(client, world, make):
     assert request.findtext("service_code") == "waste"
     assert request.findtext("lat") == "11.5" and request.findtext("long") == "104.9"
     assert request.findtext("agency_responsible") == "Phnom Penh"
-    missing = ET.fromstring(client.get(f"{BASE}/requests/424242.xml").data)  # noqa: S314
+    missing = ET.fromstring(  # noqa: S314
+        client.get(f"{BASE}/requests/424242.xml?api_key={leader_key}").data
+    )
     assert missing.tag == "errors" and missing.find("error").findtext("code") == "404"
 
 

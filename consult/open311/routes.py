@@ -117,9 +117,23 @@ def service_definition(code: str, fmt: str):
     return _answer(fmt, "service_definition", service.service_definition(code))
 
 
+def _readable_co() -> tuple[bool, int | None]:
+    """Whose requests this reader may see: ``(True, None)`` every CO's when the operator
+    publishes them (``OPEN311_PUBLIC_READS``); ``(True, co_id)`` the CO whose live ``api_key``
+    came with the request; ``(False, None)`` nobody's. Problems are not public by default:
+    on the pages only the CO, its municipality and programme staff see them."""
+    if current_app.config["OPEN311_PUBLIC_READS"]:
+        return True, None
+    key = service.find_key(request.args.get("api_key"))
+    return (True, key.co_id) if key is not None else (False, None)
+
+
 @bp.route(f"/requests.{FORMAT}", methods=["GET"])
 def requests(fmt: str):
-    found = service.find_requests(request.args)
+    allowed, co_id = _readable_co()
+    if not allowed:
+        return _error(fmt, 403, "A valid api_key is needed to read requests.")
+    found = service.find_requests(request.args, co_id=co_id)
     return _answer(fmt, "service_requests", service.as_requests(found, _media_url))
 
 
@@ -143,7 +157,10 @@ def file_request(fmt: str):
 def request_detail(request_id: int, fmt: str):
     from consult.problems.models import Problem
 
+    allowed, co_id = _readable_co()
+    if not allowed:
+        return _error(fmt, 403, "A valid api_key is needed to read requests.")
     problem = db.session.get(Problem, request_id) if request_id <= 2**31 - 1 else None
-    if problem is None:
+    if problem is None or co_id not in (None, problem.co_id):
         return _error(fmt, 404, "No such service request.")
     return _answer(fmt, "service_requests", service.as_requests([problem], _media_url))

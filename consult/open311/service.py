@@ -134,9 +134,11 @@ def _ids(raw: str) -> list[int]:
     return ids
 
 
-def find_requests(args) -> list[Problem]:
+def find_requests(args, *, co_id: int | None) -> list[Problem]:
     """Problems matching the spec's filters: ``service_request_id`` (overrides the others),
-    ``service_code``, ``start_date``, ``end_date`` and ``status``, newest first."""
+    ``service_code``, ``start_date``, ``end_date`` and ``status``, newest first; only CO
+    ``co_id``'s problems, or every CO's when ``co_id`` is None (public reads, see
+    ``OPEN311_PUBLIC_READS``)."""
     stmt = (
         select(Problem)
         .options(
@@ -147,6 +149,8 @@ def find_requests(args) -> list[Problem]:
         .order_by(Problem.id.desc())
         .limit(MAX_REQUESTS)
     )
+    if co_id is not None:
+        stmt = stmt.where(Problem.co_id == co_id)
     if args.get("service_request_id"):
         return list(
             db.session.scalars(stmt.where(Problem.id.in_(_ids(args["service_request_id"]))))
