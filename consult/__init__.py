@@ -1,6 +1,7 @@
 """Consult: participatory community consultation for urban upgrading."""
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -10,7 +11,17 @@ from sqlalchemy.engine import Engine
 
 from consult import config
 from consult.core import catalogs
-from consult.extensions import babel, cache, csrf, db, limiter, login_manager, migrate
+from consult.extensions import (
+    babel,
+    cache,
+    compress,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    migrate,
+    static_digest,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(__file__).resolve().parent
@@ -56,6 +67,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=_select_locale, timezone_selector=_select_timezone)
     limiter.init_app(app)
     cache.init_app(app)
+    compress.init_app(app)
+    static_digest.init_app(app)
+    _ignore_stale_manifest(app)
+    app.after_request(_cache_fingerprinted_static)
 
     from consult import models  # noqa: F401  (complete metadata before anything queries)
 
@@ -113,6 +128,48 @@ def _upload_limits(cfg) -> None:
         cfg["MAX_CONTENT_LENGTH"] = MAX_FILES * cfg["UPLOAD_MAX_BYTES"] + cfg["UPLOAD_FORM_BYTES"]
     if cfg.get("UPLOAD_MIN_FREE_BYTES") is None:
         cfg["UPLOAD_MIN_FREE_BYTES"] = cfg["MAX_CONTENT_LENGTH"]
+
+
+#: a static file whose name carries its content's digest (``app-<md5>.css``) never changes
+_FINGERPRINTED = re.compile(r"-[0-9a-f]{32}\.")
+FAR_FUTURE = 365 * 24 * 3600
+
+
+def _cache_fingerprinted_static(response):
+    """Let browsers keep fingerprinted static files for a year without asking again (their
+    URL changes when their content does); other static files are revalidated as usual.
+
+    Static files are read into memory here (they are small stylesheets), so Flask-Compress
+    compresses them like pages; it would otherwise leave the file open (COMPRESS_STREAMS is
+    off for that reason)."""
+    from flask import request
+
+    if request.endpoint != "static" or response.status_code != 200:
+        return response
+    response.direct_passthrough = False
+    response.make_sequence()  # reads and closes the file
+    if _FINGERPRINTED.search((request.view_args or {}).get("filename", "")):
+        response.cache_control.public = True
+        response.cache_control.max_age = FAR_FUTURE
+        response.cache_control.immutable = True
+        response.cache_control.no_cache = None
+    return response
+
+
+def _ignore_stale_manifest(app: Flask) -> None:
+    """A static file edited after ``consult digest compile`` would be shadowed by its old
+    fingerprinted copy: then link the files themselves (and say so) until it is run again."""
+    folder = Path(app.static_folder or "")
+    manifest = folder / "cache_manifest.json"
+    if not manifest.exists():
+        return
+    compiled = manifest.stat().st_mtime
+    sources = static_digest.manifests.get("static", {})
+    if any(
+        (folder / name).stat().st_mtime > compiled for name in sources if (folder / name).exists()
+    ):
+        app.logger.warning("static files changed since `consult digest compile`: run it again")
+        static_digest.manifests.pop("static", None)
 
 
 def _under_command_line() -> bool:
@@ -194,6 +251,7 @@ FEATURES = (
     "implementation",
     "attachments",
     "notifications",
+    "agenda",
     "monitoring",
     "admin",
     "open311",

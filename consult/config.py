@@ -78,6 +78,12 @@ class Defaults:
     #: the site's public address (scheme and host, no path), e.g. https://consult.example.org,
     #: put in front of the links in e-mails; unset: the request's host, or SERVER_NAME
     BASE_URL = None
+    #: ``consult digest compile`` writes fingerprinted copies of static/ (app-<md5>.css) and a
+    #: manifest; pages then link those, cached for a year. No .gz copies: Flask-Compress
+    #: compresses responses itself.
+    FLASK_STATIC_DIGEST_COMPRESSION: list = []
+    #: Flask-Compress: no streamed responses (files, exports); it would leave files open
+    COMPRESS_STREAMS = False
     DEMO_PASSWORD = "consult-demo"  # noqa: S105 - printed by seed-demo, demo data only
 
 

@@ -2,11 +2,13 @@
 
 from flask_babel import Babel
 from flask_caching import Cache
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_static_digest import FlaskStaticDigest
 from flask_wtf import CSRFProtect
 
 from consult.core.db import Base
@@ -18,3 +20,5 @@ csrf = CSRFProtect()
 babel = Babel()
 cache = Cache()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+compress = Compress()  # gzip/brotli for pages, CSS and SVG: phones pay for every byte
+static_digest = FlaskStaticDigest()  # fingerprinted static URLs (see ``consult digest compile``)

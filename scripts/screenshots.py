@@ -61,6 +61,9 @@ def pages(app) -> dict[str, list[tuple[str, str]]]:
             ("proposal-voting", f"/proposals/{voting}"),
             ("thread-counter-offer", f"/proposals/{negotiating}/thread"),
         ],
+        "012 000 002": [
+            ("member-co-home", f"/co/{leader_co}"),
+        ],
         "officer@phnompenh.example": [
             ("officer-inbox", f"/municipalities/{municipality}/inbox"),
             ("officer-thread", f"/proposals/{negotiating}/thread"),

@@ -1,7 +1,8 @@
-"""Every link each demo role is shown leads somewhere that works: follow them all."""
+"""Every link each demo role is shown leads somewhere that works: follow them all. On the
+way, every page is checked for duplicate ids and for its weight on a phone's first visit."""
 
 import re
-from collections import deque
+from collections import Counter, deque
 
 import pytest
 
@@ -9,6 +10,15 @@ from consult import demo
 
 HREF = re.compile(r'href="(/[^"#]*)"')
 SKIP = ("/static/", "/attachments/")  # files: served, not pages
+ID = re.compile(r'\sid="([^"]+)"')
+STYLESHEET = re.compile(r'<link rel="stylesheet" href="([^"]+)"')
+#: what a page may weigh on a first visit: its HTML and its stylesheets, uncompressed (photos
+#: apart). Phones on prepaid data pay for every byte.
+MAX_FIRST_VISIT = 60 * 1024
+
+
+def duplicate_ids(html: str) -> list[str]:
+    return sorted(i for i, n in Counter(ID.findall(html)).items() if n > 1)
 
 
 @pytest.fixture
@@ -23,6 +33,7 @@ def test_every_link_a_role_sees_works(app, demo_data, who, login):
     r = client.post("/login", data={"login": login, "password": app.config["DEMO_PASSWORD"]})
     assert r.status_code == 302, who
     seen, queue, broken = set(), deque(["/"]), []
+    duplicates, heavy, css = {}, {}, {}
     while queue and len(seen) < 250:
         path = queue.popleft()
         if path in seen:
@@ -37,9 +48,26 @@ def test_every_link_a_role_sees_works(app, demo_data, who, login):
             continue
         if r.mimetype != "text/html":
             continue
-        for link in HREF.findall(r.get_data(as_text=True)):
+        html = r.get_data(as_text=True)
+        if found := duplicate_ids(html):
+            duplicates[path] = found
+        for sheet in STYLESHEET.findall(html):
+            if sheet not in css:
+                css[sheet] = len(client.get(sheet).data)
+        weight = len(r.data) + sum(css[sheet] for sheet in STYLESHEET.findall(html))
+        if weight > MAX_FIRST_VISIT:
+            heavy[path] = weight
+        for link in HREF.findall(html):
             link = link.replace("&amp;", "&")
             if not link.startswith(SKIP) and link not in seen:
                 queue.append(link)
     assert broken == [], who
     assert len(seen) > 5, who
+    assert duplicates == {}, who
+    assert heavy == {}, who
+    assert css and all(size > 1000 for size in css.values())  # the stylesheets were measured
+
+
+def test_duplicate_ids_are_found():
+    html = '<p id="body"></p><textarea id="body"></textarea><p id="x"></p>'
+    assert duplicate_ids(html) == ["body"]

@@ -200,7 +200,7 @@ def test_fewer_people_counted_than_members_ticked_is_refused(client, login, worl
     data = form_data(world, women_present="1", men_present="0", other_present="0")
     r = client.post(f"/co/{world.co.id}/meetings/new", data=data)
     assert r.status_code == 200
-    assert "2 members are ticked as present, but only 1 people are counted" in r.get_data(
+    assert "2 members are ticked as present, but only 1 person is counted" in r.get_data(
         as_text=True
     )
     assert count(Meeting) == 0

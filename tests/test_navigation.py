@@ -23,8 +23,8 @@ def test_officer_sees_the_public_co_page_without_internal_links(client, world, l
     assert f"/co/{world.co.id}/members" not in page
 
 
-def test_staff_land_on_the_directory(client, world, login):
+def test_staff_land_on_their_dashboard(client, world, login):
     login(world.staff)
     r = client.get("/", follow_redirects=True)
-    assert r.request.path == "/places"
+    assert r.request.path == "/monitoring/"
     assert "/monitoring/" in r.get_data(as_text=True)

@@ -53,7 +53,22 @@ def test_duplicates_and_none_are_skipped(app, world):
         ("proposal.state_changed", {"title": "Lane", "state": "agreed"}, "“Lane” is now Agreed."),
         ("proposal.submitted", {"co": "Boeung Kak CO", "title": "Lane"}, "Boeung Kak CO"),
         ("message.posted", {"title": "Lane", "author": "Chan"}, "from Chan"),
-        ("vote.opened", {"title": "Lane"}, "A vote is open on “Lane”."),
+        ("vote.opened", {"title": "Lane"}, "Your vote is needed: “Lane”."),
+        (
+            "vote.opened",
+            {"title": "Lane", "subject": "counter_offer"},
+            "Your vote is needed: the municipality's counter-offer on “Lane”.",
+        ),
+        (
+            "message.posted",
+            {"title": "Lane", "author": "Chan", "message_kind": "counter_offer"},
+            "Decision needed: counter-offer on “Lane” from Chan.",
+        ),
+        (
+            "message.posted",
+            {"title": "Lane", "author": "Chan", "message_kind": "question"},
+            "Question for you on “Lane” from Chan.",
+        ),
         ("vote.closed", {"title": "Lane", "result": "no_quorum"}, "closed: No quorum"),
         (
             "implementation.updated",
@@ -90,7 +105,7 @@ def test_unread_count_in_the_nav_and_styling(app, world, client, login):
     html = client.get("/notifications").get_data(as_text=True)
     assert 'aria-label="2 unread"' in html
     assert html.count('class="unread"') == 2
-    assert "A vote is open on “Lane”." in html
+    assert "Your vote is needed: “Lane”." in html
 
 
 def test_opening_marks_read_and_goes_to_the_link(app, world, client, login):

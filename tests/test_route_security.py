@@ -9,7 +9,14 @@ import re
 
 import pytest
 
-PUBLIC = {"/", "/healthz", "/login", "/invitation/<token>", "/static/<path:filename>"}
+PUBLIC = {
+    "/",
+    "/healthz",
+    "/favicon.ico",
+    "/login",
+    "/invitation/<token>",
+    "/static/<path:filename>",
+}
 #: the OpenAPI document, and Open311's reads (spec: open to any client)
 PUBLIC_PREFIXES = ("/api/v1/openapi.json", "/open311/")
 TOKEN_ONLY = "/api/"

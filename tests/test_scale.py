@@ -50,7 +50,9 @@ def test_co_home_shows_counts_and_the_newest_few(world, make, client, as_user):
     drafts = [f"Draft #{i:02d}" for i in range(HOME_NEWEST + 4)]
     assert [t for t in drafts if t in html] == drafts[-HOME_NEWEST:]
     assert f"({HOME_NEWEST + 4 + 3})" in html  # all proposals
-    assert "Draft</a> <small>(9)</small>" in html and "Submitted</a> <small>(3)</small>" in html
+    # each state with its pictogram, then its word
+    assert "Draft</span></a> <small>(9)</small>" in html
+    assert "Submitted</span></a> <small>(3)</small>" in html
     assert f'href="/co/{world.co.id}/proposals?state=submitted"' in html
     assert f'href="/co/{world.co.id}/proposals"' in html
     issues = [f"Issue #{i:02d}" for i in range(HOME_NEWEST + 7)]
@@ -66,7 +68,7 @@ def test_co_home_officer_counts_only_what_was_submitted(world, make, client, as_
     as_user(world.officer)
     html = client.get(f"/co/{world.co.id}").get_data(as_text=True)
     assert "Sent to the city" in html and "Kitchen-table draft" not in html
-    assert "Draft</a>" not in html and "(1)" in html
+    assert "Draft</span></a>" not in html and "(1)" in html
 
 
 def test_open_problem_count_stops_at_its_cap(world, make, app, monkeypatch):
@@ -98,7 +100,7 @@ def test_unread_banner_counts_every_thread_of_the_co(world, make, client, as_use
     as_user(world.leader)
     html = client.get(f"/co/{world.co.id}").get_data(as_text=True)
     assert "Old one" not in html
-    assert "1 unread messages from the municipality" in html
+    assert "1 unread message from the municipality" in html
 
 
 # --- the CO's proposals list ----------------------------------------------------------------

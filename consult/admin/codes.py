@@ -111,7 +111,12 @@ def currencies() -> list[tuple[str, str]]:
     return [(c, currency_name(c)) for c in sorted(list_currencies())]
 
 
-def timezones() -> list[str]:
-    """The common zones first, then every other one alphabetically."""
-    rest = sorted(_timezones() - set(COMMON_TIMEZONES))
-    return [z for z in COMMON_TIMEZONES if is_timezone(z)] + rest
+def timezones(country: str | None = None) -> list[str]:
+    """The zones to suggest: the country's (CLDR's list) when it is known, else the common
+    ones. Every valid zone is still accepted; suggesting all ~600 made the page 25 KB heavier."""
+    from babel.core import get_global
+
+    zones = get_global("territory_zones").get((country or "").upper()) if country else None
+    if zones:
+        return sorted(z for z in zones if is_timezone(z))
+    return [z for z in COMMON_TIMEZONES if is_timezone(z)]

@@ -1,11 +1,14 @@
 """What every template can use: policies and formatting filters."""
 
-from flask import Flask, current_app, render_template
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from consult.core import formatting
+from consult.core.icons import icon
 from consult.core.permissions import can
 
 
@@ -40,6 +43,9 @@ def init_app(app: Flask) -> None:
     # Templates only render its CSRF token. Without form data it never reads the request
     # body, so an error page about that very body (413) can still render base.html.
     app.jinja_env.globals["ActionForm"] = lambda: ActionForm(formdata=None)
+    app.jinja_env.globals["icon"] = icon
+
+    app.jinja_env.globals["back"] = back
 
     @app.context_processor
     def _common():
@@ -47,3 +53,16 @@ def init_app(app: Flask) -> None:
             "languages": current_app.config["LANGUAGES"],
             "current_locale": str(get_locale()),
         }
+
+
+def back(default: str) -> str:
+    """A back link to the list page ``default``, keeping the filters and page the reader had
+    there: the page the browser came from (its Referer) when it is that same list on this
+    site; otherwise ``default`` itself."""
+    ref = request.referrer
+    if not ref:
+        return default
+    came_from = urlsplit(ref)
+    if came_from.netloc not in ("", request.host) or came_from.path != urlsplit(default).path:
+        return default
+    return came_from.path + (f"?{came_from.query}" if came_from.query else "")

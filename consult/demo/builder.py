@@ -28,9 +28,17 @@ from consult.extensions import db
 from consult.implementation.models import ImplementationUpdate
 from consult.meetings.models import Attendance, Meeting
 from consult.negotiation.models import Message
+from consult.priorities import counting
+from consult.priorities import service as priorities
 from consult.problems.models import Problem
 from consult.proposals.models import Proposal, ProposalVersion
 from consult.votes import service as votes
+
+
+def _not_the_demo_member(members):
+    """Everyone but the CO's second person (the "CO member" login): open ballots still wait
+    for them, so their home shows what a member is asked to do."""
+    return [m for i, m in enumerate(members) if i != 1]
 
 
 class Builder:
@@ -360,7 +368,7 @@ class Builder:
                 counter_offer_id=offer.id,
             )
             choices = [VoteChoice.YES, VoteChoice.YES, VoteChoice.NO]
-            for m, choice in zip(members, choices, strict=False):
+            for m, choice in zip(_not_the_demo_member(members), choices, strict=False):
                 votes.cast(
                     p,
                     m,
@@ -377,11 +385,25 @@ class Builder:
         closes_at = self.now + timedelta(days=3) if not closed else opened + timedelta(days=7)
         rnd = votes.open_round(p, members[0].user, closes_at, now=opened)
         record("vote.opened", rnd, members[0].user, proposal_id=p.id, co_id=p.co_id)
-        for m, choice in zip(members, choices, strict=False):
+        voters = members if closed else _not_the_demo_member(members)
+        for m, choice in zip(voters, choices, strict=False):
             votes.cast(p, m, choice, now=opened)
         if closed:
             votes.close(votes.lock_round(p), now=closes_at)
         db.session.flush()
+
+    def priority_round(self, co, members):
+        """An open priority round: the leader and some members have given their points."""
+        rnd = priorities.open_round(
+            co,
+            by=members[0].user,
+            title="Priorities for next year",
+            closes_at=self.now + timedelta(days=10),
+        )
+        first, *rest = counting.round_problem_ids(rnd)
+        for m in _not_the_demo_member(members)[:4]:
+            priorities.give_points(rnd, m, {first: 2, **({rest[-1]: 1} if rest else {})})
+        return rnd
 
     def message(self, p, author, side, kind, at, body, version, decision=None):
         msg = Message(

@@ -477,4 +477,5 @@ class Programme(Builder):
             submitted_days_ago=30,
             currency="LAK",
         )
+        self.priority_round(co1, m1)
         _ = (leader1, leader2, leader4)

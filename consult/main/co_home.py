@@ -8,12 +8,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import select, union_all
 from sqlalchemy.orm import joinedload
 
+from consult.agenda import service as agenda
 from consult.communities import bp as communities
 from consult.communities.models import CommunityOrganisation, Settlement
 from consult.communities.service import member_count
 from consult.core.conditional import by_content
 from consult.core.db import utcnow
-from consult.core.enums import ProblemStatus, ProposalState
+from consult.core.enums import ProblemStatus, ProposalState, VoteChoice
 from consult.core.forms import load
 from consult.core.pages import bounded_count
 from consult.core.permissions import can
@@ -86,5 +87,7 @@ def home(co_id: int):
         upcoming=upcoming,
         recent=recent,
         member_count=member_count(co.id),
+        needs=agenda.needs(current_user, co),  # "Needs you now", at the top
+        choices=list(VoteChoice),
     )
     return by_content(make_response(page))

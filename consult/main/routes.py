@@ -9,6 +9,8 @@ from werkzeug.exceptions import HTTPException
 from consult.api.errors import error_response, http_error_response
 from consult.attachments import service as attachments
 from consult.auth.service import safe_next
+from consult.core.icons import icon
+from consult.core.permissions import can
 from consult.core.templating import ActionForm
 from consult.extensions import csrf, db, limiter
 from consult.main import (
@@ -22,6 +24,8 @@ def index():
     """Send each person to where their work is."""
     if not current_user.is_authenticated:
         return render_template("main/welcome.html")
+    if can(current_user, "view_dashboard"):
+        return redirect(url_for("monitoring.dashboard"))
     if current_user.is_staff:
         return redirect(url_for("communities.directory"))
     if current_user.is_officer:
@@ -30,6 +34,19 @@ def index():
     if len(memberships) == 1:
         return redirect(url_for("communities.home", co_id=memberships[0].co_id))
     return render_template("main/choose_co.html", memberships=memberships)
+
+
+@bp.route("/favicon.ico")
+@limiter.exempt
+def favicon():
+    """The site's icon: Lucide's speech bubble in the brand's colour (SVG; browsers that ask
+    for /favicon.ico take it too)."""
+    svg = str(icon("messages-square", 32)).replace('stroke="currentColor"', 'stroke="#0b5cad"')
+    svg = svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
+    response = current_app.response_class(svg, mimetype="image/svg+xml")
+    response.cache_control.public = True
+    response.cache_control.max_age = 7 * 24 * 3600
+    return response
 
 
 @bp.route("/healthz")

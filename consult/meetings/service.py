@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import select
 
 from consult.attachments import service as attachments
@@ -79,10 +80,15 @@ def check_headcount(members_ticked: int, women: int, men: int, other: int) -> No
     if counted < members_ticked:
         raise MeetingError(
             _l(
-                "%(ticked)d members are ticked as present, but only %(counted)d people are "
-                "counted. Count everyone who came, members included.",
-                ticked=members_ticked,
-                counted=counted,
+                "%(ticked)s, but only %(counted)s. Count everyone who came, members included.",
+                ticked=lazy_ngettext(
+                    "%(num)d member is ticked as present",
+                    "%(num)d members are ticked as present",
+                    members_ticked,
+                ),
+                counted=lazy_ngettext(
+                    "%(num)d person is counted", "%(num)d people are counted", counted
+                ),
             )
         )
 

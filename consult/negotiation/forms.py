@@ -143,8 +143,9 @@ class CounterOfferForm(CreateForm):
             Length(max=MAX_BODY, message=_l("At most %(max)d characters.", max=MAX_BODY)),
         ],
         render_kw={"rows": 3},
+        id="offer-body",  # the thread also has the message form's "body": ids stay unique
     )
-    files = AttachmentsField(_l("Photos or documents (optional)"))
+    files = AttachmentsField(_l("Photos or documents (optional)"), id="offer-files")
 
 
 class OfferAcceptForm(FlaskForm):

@@ -357,7 +357,11 @@ def _open_offer_vote(
         threshold_percent=rnd.threshold_percent,
     )
     votes.tell_members(
-        proposal, "vote.opened", link_to("negotiation.thread", proposal_id=proposal.id), but=by
+        proposal,
+        "vote.opened",
+        link_to("negotiation.thread", proposal_id=proposal.id, _anchor=f"m{offer.id}"),
+        but=by,
+        subject=VoteSubject.COUNTER_OFFER.value,  # the notice says it is the counter-offer
     )
     return rnd
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
+from consult.auth.service import safe_next
 from consult.communities.models import Municipality, Settlement
 from consult.core import localtime
 from consult.core.conditional import by_content
@@ -500,7 +501,8 @@ def offer_ballot(proposal_id: int, message_id: int):
         submissions.created(form, offer.id)
         db.session.commit()
         flash(form.outcome_message(outcome), "success")
-    return _back(proposal, f"m{offer.id}")
+    back = safe_next(request.form.get("next"))  # cast from the CO home's "Needs you now"
+    return redirect(back) if back else _back(proposal, f"m{offer.id}")
 
 
 @bp.route(

@@ -543,9 +543,10 @@ def add_message(
     notify(
         people_to_tell(proposal, by),
         "message.posted",
-        link=link_to("negotiation.thread", proposal_id=proposal.id),
+        link=link_to("negotiation.thread", proposal_id=proposal.id, _anchor=f"m{message.id}"),
         proposal_id=proposal.id,
         title=proposal.title,
         author=by.name,
+        message_kind=kind.value,  # the notice names what is asked (a decision, an answer)
     )
     return message

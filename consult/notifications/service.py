@@ -159,6 +159,22 @@ def text(n: Notification) -> str:
         except ValueError:
             return str(p.get(key) or "")
 
+    def message_posted() -> str:
+        """Name what is asked: a counter-offer needs the CO's decision, a question an answer."""
+        author = p.get("author", "")
+        kind = p.get("message_kind")
+        if kind == "counter_offer":
+            return _(
+                "Decision needed: counter-offer on “%(title)s” from %(author)s.",
+                title=title,
+                author=author,
+            )
+        if kind == "question":
+            return _("Question for you on “%(title)s” from %(author)s.", title=title, author=author)
+        if kind == "decision":
+            return _("%(author)s gave a decision on “%(title)s”.", title=title, author=author)
+        return _("New message on “%(title)s” from %(author)s.", title=title, author=author)
+
     sentences = {
         "proposal.state_changed": lambda: _(
             "“%(title)s” is now %(state)s.", title=title, state=label(ProposalState, "state")
@@ -166,10 +182,12 @@ def text(n: Notification) -> str:
         "proposal.submitted": lambda: _(
             "%(co)s submitted “%(title)s”.", co=p.get("co", ""), title=title
         ),
-        "message.posted": lambda: _(
-            "New message on “%(title)s” from %(author)s.", title=title, author=p.get("author", "")
+        "message.posted": message_posted,
+        "vote.opened": lambda: (
+            _("Your vote is needed: the municipality's counter-offer on “%(title)s”.", title=title)
+            if p.get("subject") == "counter_offer"
+            else _("Your vote is needed: “%(title)s”.", title=title)
         ),
-        "vote.opened": lambda: _("A vote is open on “%(title)s”.", title=title),
         "priorities.opened": lambda: _(
             "Your CO is ranking its problems (“%(title)s”): give your points.", title=title
         ),

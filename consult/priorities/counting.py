@@ -8,7 +8,7 @@ from sqlalchemy import distinct, func, literal, select
 
 from consult.auth.models import User
 from consult.communities.models import Membership
-from consult.core.enums import Gender
+from consult.core.enums import Gender, ProblemStatus
 from consult.extensions import db
 from consult.problems.models import (
     PriorityPoints,
@@ -144,6 +144,21 @@ def standings(rnd: PriorityRound) -> list[Standing]:
         )
         for rank, problem_id, title, points, voters, hands_, total_ in db.session.execute(query)
     ]
+
+
+def still_to_solve(rnd: PriorityRound) -> list[Standing]:
+    """The round's ranking without the problems resolved or closed since: what the CO's
+    priorities are now (ranks stay those of the vote)."""
+    ranking = standings(rnd)
+    done = set(
+        db.session.scalars(
+            select(Problem.id).where(
+                Problem.id.in_([s.problem_id for s in ranking]),
+                Problem.status.in_([ProblemStatus.RESOLVED, ProblemStatus.CLOSED]),
+            )
+        )
+    )
+    return [s for s in ranking if s.problem_id not in done]
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def _current_priorities(co: CommunityOrganisation) -> dict:
         "open": open_round,
         "open_turnout": counting.turnout(open_round) if open_round else None,
         "closed": closed,
-        "top": counting.standings(closed)[:5] if closed else [],
+        "top": counting.still_to_solve(closed)[:5] if closed else [],
     }
 
 

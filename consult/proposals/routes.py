@@ -8,6 +8,7 @@ from wtforms import SelectChoice
 
 from consult.audit.service import trail_for_proposal
 from consult.auth.models import User
+from consult.auth.service import safe_next
 from consult.communities.models import CommunityOrganisation
 from consult.core import localtime
 from consult.core.conditional import by_content
@@ -287,7 +288,8 @@ def vote(proposal_id: int):
         submissions.created(form, proposal.id)
         db.session.commit()
         flash(form.outcome_message(outcome), "success")
-    return _back(proposal, "vote")
+    back = safe_next(request.form.get("next"))  # cast from the CO home's "Needs you now"
+    return redirect(back) if back else _back(proposal, "vote")
 
 
 @bp.route("/proposals/<int:proposal_id>/tally", methods=["GET", "POST"])

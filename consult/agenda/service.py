@@ -1,0 +1,153 @@
+"""“Needs you now”: what a member (or leader) of a CO is asked to do, in one place.
+
+Pure reads on the features' models, no request and no templates: the CO home shows the list
+and the top bar shows its count. What a person may do is still asked of ``can()``.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select
+
+from consult.auth.models import User
+from consult.communities.models import CommunityOrganisation
+from consult.core.db import utcnow
+from consult.core.enums import CounterOfferStatus, MessageKind, ProposalState, VoteSubject
+from consult.core.permissions import can
+from consult.extensions import db
+from consult.meetings.models import Meeting
+from consult.negotiation.models import Message
+from consult.priorities import counting as priorities
+from consult.problems.models import PriorityPoints, PriorityRound
+from consult.proposals.models import Proposal
+from consult.votes import service as votes
+from consult.votes.models import Vote, VoteRound
+
+#: how far ahead a meeting counts as "coming up"
+MEETINGS_AHEAD = timedelta(days=7)
+
+
+@dataclass
+class Ballot:
+    """An open vote the person has not taken part in yet: on the proposal itself, or on a
+    counter-offer (``offer``) the leader put to the members."""
+
+    proposal: Proposal
+    round: VoteRound
+    offer: Message | None = None
+
+
+@dataclass
+class Needs:
+    co: CommunityOrganisation
+    votes: list[Ballot] = field(default_factory=list)
+    points: list[PriorityRound] = field(default_factory=list)
+    offers: list[Message] = field(default_factory=list)  # counter-offers to answer (leaders)
+    meetings: list[Meeting] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        """Things to do (meetings are to attend, not to answer: they are not counted)."""
+        return len(self.votes) + len(self.points) + len(self.offers)
+
+    def __bool__(self) -> bool:
+        return bool(self.count or self.meetings)
+
+
+def needs(user: User, co: CommunityOrganisation, *, now: datetime | None = None) -> Needs:
+    """What ``user`` is asked to do in ``co`` now (empty for someone who is not a member)."""
+    now = now or utcnow()
+    result = Needs(co)
+    membership = user.membership_in(co.id) if user.is_authenticated else None
+    if membership is None:
+        return result
+    result.votes = _votes_to_cast(user, co, membership, now)
+    result.points = _points_to_give(user, co, membership, now)
+    result.offers = _offers_to_answer(user, co)
+    result.meetings = list(
+        db.session.scalars(
+            select(Meeting)
+            .where(
+                Meeting.co_id == co.id,
+                Meeting.held_at >= now,
+                Meeting.held_at < now + MEETINGS_AHEAD,
+            )
+            .order_by(Meeting.held_at)
+        )
+    )
+    return result
+
+
+def waiting(user: User, *, now: datetime | None = None) -> tuple[int, CommunityOrganisation | None]:
+    """How many things wait for ``user`` across their COs, and the first CO where something
+    does (the top bar's number and link); ``(0, None)`` when nothing does."""
+    total, first = 0, None
+    for m in user.current_memberships():
+        n = needs(user, m.organisation, now=now).count
+        if n and first is None:
+            first = m.organisation
+        total += n
+    return total, first
+
+
+def _votes_to_cast(user: User, co, membership, now: datetime) -> list[Ballot]:
+    voted = exists().where(Vote.round_id == VoteRound.id, Vote.membership_id == membership.id)
+    rows = db.session.execute(
+        select(VoteRound, Proposal)
+        .join(Proposal, Proposal.id == VoteRound.proposal_id)
+        .where(
+            Proposal.co_id == co.id,
+            VoteRound.closed_at.is_(None),
+            VoteRound.closes_at > now,
+            ~voted,
+        )
+        .order_by(VoteRound.closes_at, VoteRound.id)
+    ).all()
+    ballots = []
+    for rnd, proposal in rows:
+        if not can(user, "ballot", proposal) or not votes.on_roll(rnd, membership):
+            continue  # not on this vote's roll (joined after it opened): nothing to ask
+        if rnd.subject == VoteSubject.PROPOSAL:
+            if proposal.state == ProposalState.VOTING:
+                ballots.append(Ballot(proposal, rnd))
+            continue
+        offer = db.session.get(Message, rnd.counter_offer_id) if rnd.counter_offer_id else None
+        if offer is not None and can(user, "vote_on_offer", offer):
+            ballots.append(Ballot(proposal, rnd, offer))
+    return ballots
+
+
+def _points_to_give(user: User, co, membership, now: datetime) -> list[PriorityRound]:
+    given = exists().where(
+        PriorityPoints.round_id == PriorityRound.id,
+        PriorityPoints.membership_id == membership.id,
+    )
+    rounds = db.session.scalars(
+        select(PriorityRound)
+        .where(
+            PriorityRound.co_id == co.id,
+            PriorityRound.closed_at.is_(None),
+            (PriorityRound.closes_at.is_(None)) | (PriorityRound.closes_at > now),
+            ~given,
+        )
+        .order_by(PriorityRound.id)
+    )
+    return [
+        rnd
+        for rnd in rounds
+        if can(user, "give_points", rnd) and priorities.on_roll(rnd, membership)
+    ]
+
+
+def _offers_to_answer(user: User, co) -> list[Message]:
+    offers = db.session.scalars(
+        select(Message)
+        .join(Proposal, Proposal.id == Message.proposal_id)
+        .where(
+            Proposal.co_id == co.id,
+            Message.kind == MessageKind.COUNTER_OFFER,
+            Message.offer_status == CounterOfferStatus.PENDING,
+        )
+        .order_by(Message.id)
+    )
+    return [m for m in offers if can(user, "accept_offer", m)]
