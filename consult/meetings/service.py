@@ -5,9 +5,8 @@ Services check the rule, change state, write the audit event and flush; the view
 
 from datetime import date, datetime, time, timedelta
 
-from flask_babel import format_date
+from flask_babel import format_date, lazy_ngettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
 from sqlalchemy import select
 
 from consult.attachments import service as attachments
