@@ -199,3 +199,29 @@ def test_close_round_asks_first(world, make, client, login):
     _asks_first(client, f"/priorities/{rnd.id}/close", "Close “2026”?")
     db.session.expire_all()
     assert rnd.closed_at is None
+
+
+def test_closing_the_vote_on_a_counter_offer_asks_first(world, make, client, login):
+    from decimal import Decimal
+
+    from consult.negotiation import offers
+    from consult.proposals.models import ProposalVersion
+
+    p = make.proposal(world.co, state=ProposalState.UNDER_REVIEW)
+    db.session.add(ProposalVersion(proposal=p, number=1, reason="submitted", **p.terms()))
+    db.session.flush()
+    offer = offers.counter_offer(
+        p,
+        world.officer,
+        municipal_share=Decimal("24000000"),
+        community_cash=p.latest_version.community_cash,
+        community_labour=Decimal("14000000"),
+    )
+    rnd = offers.put_counter_offer_to_vote(p, world.leader, offer, utcnow() + timedelta(days=7))
+    db.session.commit()
+    _as(login, world.leader)
+    url = f"/proposals/{p.id}/thread/offers/{offer.id}/vote/close"
+    assert f'href="{url}"' in client.get(f"/proposals/{p.id}/thread").get_data(as_text=True)
+    _asks_first(client, url, "Close the members&#39; vote on the counter-offer?")
+    db.session.expire_all()
+    assert rnd.closed_at is None

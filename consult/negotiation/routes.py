@@ -24,7 +24,7 @@ from consult.core.formatting import local_datetime
 from consult.core.forms import load, show_refusal
 from consult.core.permissions import can, require
 from consult.core.refusal import Refusal
-from consult.core.templating import ActionForm
+from consult.core.templating import ActionForm, confirm_page
 from consult.extensions import db
 from consult.meetings.models import Meeting
 from consult.negotiation import bp, offers, service
@@ -506,11 +506,27 @@ def offer_ballot(proposal_id: int, message_id: int):
 
 
 @bp.route(
-    "/proposals/<int:proposal_id>/thread/offers/<int:message_id>/vote/close", methods=["POST"]
+    "/proposals/<int:proposal_id>/thread/offers/<int:message_id>/vote/close",
+    methods=["GET", "POST"],
 )
 @login_required
 def close_offer_vote(proposal_id: int, message_id: int):
     proposal, offer = _load_offer(proposal_id, message_id, "answer_offer")
+    if request.method == "GET":
+        return confirm_page(
+            title=_("Close the members' vote on the counter-offer?"),
+            question=_(
+                "The result is fixed from the ballots and show-of-hands counts recorded now "
+                "and answers the municipality: approved accepts the counter-offer, anything "
+                "else rejects it."
+            ),
+            consequence=_("This cannot be undone."),
+            action=url_for(
+                "negotiation.close_offer_vote", proposal_id=proposal.id, message_id=offer.id
+            ),
+            button=_("Close the vote and answer the municipality"),
+            cancel=url_for("negotiation.thread", proposal_id=proposal.id, _anchor=f"m{offer.id}"),
+        )
     if not ActionForm().validate_on_submit():
         flash(_("Nothing was changed: the page had expired. Please try again."), "error")
         return _back(proposal, f"m{offer.id}")
