@@ -141,7 +141,7 @@ def test_counter_offer_sent_twice_is_made_once(world, make, client, login):
     )
     data = {
         "municipal_share": "24000000",
-        "community_cash": str(p.community_cash),
+        "community_cash": f"{int(p.community_cash):,}",  # riel: whole amounts, as shown
         "community_labour": "14000000",
         "scope": "",
         "timeline": "",
