@@ -366,3 +366,29 @@ def test_dashboard_figures_are_rendered_once_per_snapshot(
     client.get("/monitoring/?period=this_year")
     client.get("/monitoring/?period=this_year")
     assert len(renders) == 1
+
+
+def test_an_open_counter_offer_stays_answerable_when_later_messages_push_it_back(
+    world, make, client, as_user
+):
+    from decimal import Decimal
+
+    from consult.negotiation import offers
+
+    p = _submitted(make, world.co, state=ProposalState.UNDER_REVIEW)
+    offers.counter_offer(
+        p,
+        world.officer,
+        municipal_share=Decimal("30000000"),
+        community_cash=p.latest_version.community_cash,
+        community_labour=p.latest_version.community_labour,
+        body="Our offer",
+    )
+    for i in range(negotiation.THREAD_PAGE + 2):
+        negotiation.post_message(p, world.officer, MessageKind.COMMENT, f"Later note {i}")
+    db.session.commit()
+    as_user(world.leader)
+    html = client.get(f"/proposals/{p.id}/thread").get_data(as_text=True)
+    assert "Our offer" not in html  # the offer's message is on an earlier page
+    assert "A counter-offer waits for the community" in html
+    assert "Accept: these terms become a new version" in html
