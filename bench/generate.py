@@ -191,6 +191,14 @@ def statements(n: dict[str, int]) -> list[tuple[str, str]]:
             FROM proposals p""",
         ),
         (
+            "vote_roll",
+            f"""
+            INSERT INTO vote_roll (round_id, membership_id, set_aside)
+            SELECT r.id, (p.co_id - 1) * {MEMBERS_PER_CO} + m, false
+            FROM vote_rounds r JOIN proposals p ON p.id = r.proposal_id,
+                generate_series(1, {MEMBERS_PER_CO}) AS m""",
+        ),
+        (
             "votes",
             f"""
             INSERT INTO votes (id, round_id, membership_id, choice, cast_at)
@@ -235,7 +243,12 @@ def main() -> None:
     started = time.perf_counter()
     with app.app_context():
         if args.reset:
-            db.drop_all()
+            # every table there, also those an older version of Consult made
+            from sqlalchemy import MetaData
+
+            found = MetaData()
+            found.reflect(db.engine)
+            found.drop_all(db.engine)
             db.create_all()
         with db.engine.begin() as conn:
             for table, sql in statements(n):
