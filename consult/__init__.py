@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from consult import config
-from consult.core import catalogs
+from consult.core import catalogs, security_log
 from consult.extensions import (
     babel,
     cache,
@@ -71,11 +71,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     static_digest.init_app(app)
     _ignore_stale_manifest(app)
     app.after_request(_cache_fingerprinted_static)
+    security_log.init_app(app)
 
     from consult import models  # noqa: F401  (complete metadata before anything queries)
 
     _register_policies()
     _register_blueprints(app)
+    from consult.auth import sessions
+
+    sessions.init_app(app)
     _register_template_helpers(app)
 
     from consult import cli

@@ -41,6 +41,14 @@ class Defaults:
     #: keep the photo as sent (with its metadata, location included) beside the re-encoded
     #: one; never served. Off: only the re-encoded photo is kept.
     UPLOAD_KEEP_ORIGINAL = False
+    #: a session ends after this many minutes without a request…
+    SESSION_IDLE_MINUTES = 30
+    #: …and this many hours after the login, whatever happens
+    SESSION_ABSOLUTE_HOURS = 12
+    #: "Keep me logged in on this phone": the login holds this many days (no idle timeout)
+    REMEMBER_DAYS = 30
+    #: JSON lines of logins, failures, logouts, 403 and 429: a file path, or unset for stderr
+    SECURITY_LOG = None
     UPLOAD_FOLDER = None  # filled in create_app: instance/uploads
     #: /healthz reports the storage "full" below this much free space; None: one full request
     UPLOAD_MIN_FREE_BYTES = None
@@ -60,7 +68,10 @@ class Defaults:
     #: recomputed (the page says "as of" when); 0 recomputes them on every request
     MONITORING_SNAPSHOT_SECONDS = 300
     RATELIMIT_HEADERS_ENABLED = True
-    LOGIN_RATE_LIMIT = "10 per minute;100 per hour"
+    LOGIN_RATE_LIMIT = "10 per minute;100 per hour"  # per address
+    #: failed logins per account, whichever address they come from (also for unknown logins,
+    #: so the limit tells nothing about who has an account)
+    ACCOUNT_LOGIN_RATE_LIMIT = "5 per minute;20 per hour"
     INVITATION_DAYS = 14
     MAP_TILES_URL = None
     #: Open311 GeoReport reads (requests.json, requests/<id>.json) without an api_key: off,

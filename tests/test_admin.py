@@ -199,7 +199,9 @@ def test_disabled_users_session_stops_working(client, world, login, app):
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     assert client.post(f"/admin/people/{world.member.id}/enable").status_code == 302
     assert world.member.active is True and len(_events("user.enabled")) == 1
-    assert member.get(f"/co/{world.co.id}").status_code == 200
+    # disabling ended the session for good: enabled again, the person logs in afresh
+    assert member.get(f"/co/{world.co.id}").status_code == 302
+    assert login(world.member, member).get(f"/co/{world.co.id}").status_code == 200
 
 
 def test_a_disabled_user_cannot_log_in(client, world, login):

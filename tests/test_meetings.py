@@ -257,7 +257,7 @@ def test_leader_edits_a_meeting_in_local_time(client, login, world, make):
 def test_logging_a_meeting_with_csrf_on(csrf_app, world):
     client = csrf_app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(world.leader.id)
+        session["_user_id"] = world.leader.get_id()
         session["_fresh"] = True
     url = f"/co/{world.co.id}/meetings/new"
     assert client.post(url, data=form_data(world)).status_code == 400  # no token

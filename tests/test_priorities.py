@@ -521,7 +521,7 @@ def test_ballot_needs_csrf_when_protection_is_on(world, make, csrf_app):
     rnd, (a, *_r) = _round(world, make)
     c = csrf_app.test_client()
     with c.session_transaction() as s:
-        s["_user_id"] = str(world.member.id)
+        s["_user_id"] = world.member.get_id()
         s["_fresh"] = True
     assert c.post(f"/priorities/{rnd.id}/ballot", data={f"problem_{a.id}": "1"}).status_code == 400
     token = csrf_token(c.get(f"/priorities/{rnd.id}").data)

@@ -276,7 +276,7 @@ def test_close_needs_csrf_and_get_changes_nothing(csrf_app, world, make):
     db.session.commit()
     client = csrf_app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(world.leader.id)
+        session["_user_id"] = world.leader.get_id()
         session["_fresh"] = True
     g.pop("_login_user", None)
     assert client.get(f"/problems/{problem.id}/close").status_code == 405

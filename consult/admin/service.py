@@ -170,6 +170,7 @@ def disable_user(user: User, *, by: User | None) -> None:
         return
     _keep_an_admin(user, by, _l("You cannot disable your own account."))
     user.active = False
+    accounts.end_sessions(user)
     revoked = accounts.revoke_invitations(user)
     record("user.disabled", user, by, invitations_revoked=revoked)
 
@@ -197,6 +198,7 @@ def change_role(
         _keep_an_admin(user, by, _l("You cannot remove your own administrator role."))
     before = {"role": user.role, "municipality_id": user.municipality_id}
     user.role, user.municipality_id = role, municipality_id
+    accounts.end_sessions(user)  # whatever a session was allowed is worked out afresh
     db.session.flush()
     record(
         "user.role_changed",

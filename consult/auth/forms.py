@@ -90,3 +90,13 @@ class InviteForm(PersonFields, FlaskForm):
     )
     municipality_id = SelectField(_l("Municipality (for officers)"), coerce=int, choices=[])
     co_id = SelectField(_l("Community organisation (for leaders)"), coerce=int, choices=[])
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(_l("Enter your current password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    password = SetPasswordForm.password
+    confirm = SetPasswordForm.confirm

@@ -1,3 +1,5 @@
+import hmac
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -36,6 +38,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipalities.id"))
     active: Mapped[bool] = mapped_column(default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: part of every session and remember cookie of this account; a new one (at logout, a new
+    #: password, disabling, a role change) ends them all
+    session_token: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
 
     municipality: Mapped["Municipality | None"] = relationship()  # noqa: F821
     memberships: Mapped[list["Membership"]] = relationship(  # noqa: F821
@@ -48,6 +53,16 @@ class User(UserMixin, TimestampMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session: the id and the current session token."""
+        return f"{self.id}:{self.session_token}"
+
+    def holds_session(self, token: str) -> bool:
+        return bool(self.session_token) and hmac.compare_digest(self.session_token, token)
+
+    def new_session_token(self) -> None:
+        self.session_token = secrets.token_hex(16)
 
     @property
     def login(self) -> str:

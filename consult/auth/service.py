@@ -21,6 +21,48 @@ class AccountError(Refusal):
     """A readable reason an account action was refused."""
 
 
+#: zxcvbn's score (0–4) a new password must reach: 0 and 1 are common or close to common
+#: passwords ("12345678", "password", "Welcome123") that a guesser tries first
+MIN_PASSWORD_SCORE = 2
+
+
+def check_new_password(password: str, user: User | None = None) -> None:
+    """Refuse a password that is common, breached-list or easy to guess (zxcvbn's frequency
+    lists of leaked passwords, words and patterns), also from the person's own name or login."""
+    import zxcvbn
+
+    hints: list[str] = []
+    if user is not None:
+        hints += (user.name or "").split()
+        hints += [v for v in (user.email, (user.email or "").split("@")[0], user.phone) if v]
+    if zxcvbn.zxcvbn(password[:100], user_inputs=hints)["score"] < MIN_PASSWORD_SCORE:
+        raise AccountError(
+            _l(
+                "This password is too common or too easy to guess. Use a few words that "
+                "belong together only for you."
+            ),
+            "password",
+        )
+
+
+def end_sessions(user: User) -> None:
+    """End every session and remember cookie of ``user``, on every device."""
+    user.new_session_token()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The person's own change: the current password proves it is them; every other session
+    of theirs ends (the view starts a fresh one here)."""
+    if not user.check_password(current or ""):
+        raise AccountError(_l("This is not your current password."), "current")
+    if current == new:
+        raise AccountError(_l("Choose a password different from the current one."), "password")
+    check_new_password(new, user)
+    user.set_password(new)
+    end_sessions(user)
+    record("user.password_changed", user, user)
+
+
 def normalise_phone(raw: str | None) -> str | None:
     """Digits only, keeping a leading +: "+855 12-345 678" → "+85512345678"."""
     if not raw:
@@ -34,6 +76,14 @@ def normalise_phone(raw: str | None) -> str | None:
 
 def normalise_email(raw: str | None) -> str | None:
     return raw.strip().lower() if raw and raw.strip() else None
+
+
+def login_key(identifier: str | None) -> str:
+    """A stable, non-reversible name for the account a login is for (rate limits, the
+    security log), the same for every spelling of one phone number or e-mail."""
+    identifier = (identifier or "").strip()
+    normal = normalise_email(identifier) if "@" in identifier else normalise_phone(identifier)
+    return hashlib.sha256((normal or identifier).encode()).hexdigest()
 
 
 def find_by_login(identifier: str) -> User | None:
@@ -210,7 +260,10 @@ def find_invitation(token: str) -> Invitation | None:
 
 
 def accept_invitation(inv: Invitation, password: str) -> User:
+    """Set the password from the invitation; every earlier session of the account ends."""
+    check_new_password(password, inv.user)
     inv.user.set_password(password)
+    end_sessions(inv.user)
     inv.used_at = utcnow()
     record("user.password_set", inv.user, inv.user)
     return inv.user

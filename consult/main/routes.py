@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 from consult.api.errors import error_response, http_error_response
 from consult.attachments import service as attachments
 from consult.auth.service import safe_next
+from consult.core import security_log
 from consult.core.icons import icon
 from consult.core.permissions import can
 from consult.core.templating import ActionForm
@@ -89,6 +90,11 @@ ERROR_PAGES = (400, 403, 404, 405, 413, 429, 500, 503)
 
 @bp.app_errorhandler(HTTPException)
 def http_error(error: HTTPException):
+    if error.code in (403, 429):
+        security_log.event(
+            "access.denied" if error.code == 403 else "rate.limited",
+            current_user if current_user.is_authenticated else None,
+        )
     if request.path.startswith("/api/"):
         return http_error_response(error)
     if request.path == "/healthz":

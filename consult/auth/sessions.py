@@ -1,0 +1,155 @@
+"""Sessions that end.
+
+Every session and remember cookie carries the account's ``session_token`` (see
+``User.get_id``); a new token — at logout, a new password, disabling, a role change — ends them
+all at once, on every device. On top of that a session ends by itself after
+``SESSION_IDLE_MINUTES`` without a request and ``SESSION_ABSOLUTE_HOURS`` after the login. "Keep
+me logged in on this phone" swaps both for ``REMEMBER_DAYS`` from the login,
+checked on the server from the signed time inside the remember cookie (a new value at each login).
+"""
+
+import secrets
+import time
+
+from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from consult.auth.models import User
+from consult.core import security_log
+from consult.extensions import db, login_manager
+
+REMEMBER_COOKIE = "consult_remember"
+#: what survives a login or a logout in the session (not who is logged in)
+_KEPT = ("lang",)
+
+
+def _seconds(name: str, unit: int) -> int:
+    return int(current_app.config[name]) * unit
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="consult-remember")
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    """The account whose current session token is in ``session_id`` ("<id>:<token>")."""
+    user_id, _sep, token = str(session_id).partition(":")
+    if not user_id.isdigit() or len(user_id) > 18 or not token:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.holds_session(token):
+        return None
+    return user
+
+
+@login_manager.request_loader
+def load_remembered_user(req) -> User | None:
+    """A new session from the remember cookie, if it is genuine, young enough and current."""
+    raw = req.cookies.get(REMEMBER_COOKIE)
+    if not raw:
+        return None
+    max_age = _seconds("REMEMBER_DAYS", 86400)
+    try:
+        (session_id, _nonce), issued = _serializer().loads(
+            raw, max_age=max_age, return_timestamp=True
+        )
+        user = load_user(session_id)
+    except (BadSignature, TypeError, ValueError):
+        user = None
+    if user is None or not user.is_active:
+        g.forget_remember = True
+        return None
+    _clear_session()
+    session["_user_id"] = user.get_id()
+    session["_fresh"] = False
+    session["_started"] = int(issued.timestamp())
+    session["_seen"] = int(time.time())
+    session["_remembered"] = True
+    return user
+
+
+def _clear_session() -> None:
+    kept = {key: session[key] for key in _KEPT if key in session}
+    session.clear()
+    session.update(kept)
+
+
+def start(user: User, *, remember: bool = False) -> None:
+    """Log ``user`` in on this device with a fresh session (nothing of the one before kept
+    but the language), remembered on this phone if asked."""
+    _clear_session()
+    login_user(user, remember=False, fresh=True)
+    now = int(time.time())
+    session["_started"] = session["_seen"] = now
+    if remember:
+        session["_remembered"] = True
+        g.remember_as = user.get_id()
+    else:
+        g.forget_remember = True
+
+
+def end() -> None:
+    """Log out on this device: the session is emptied and the remember cookie deleted."""
+    logout_user()
+    _clear_session()
+    g.forget_remember = True
+
+
+def remembered() -> bool:
+    return bool(session.get("_remembered"))
+
+
+def _check_timeouts():
+    if request.endpoint == "static" or not current_user.is_authenticated:
+        return None
+    now = int(time.time())
+    started, seen = session.get("_started"), session.get("_seen")
+    if started is None or seen is None:  # a session from before timeouts existed
+        session["_started"] = session["_seen"] = now
+        return None
+    if remembered():
+        expired = now - started > _seconds("REMEMBER_DAYS", 86400)
+    else:
+        expired = now - started > _seconds("SESSION_ABSOLUTE_HOURS", 3600) or now - seen > _seconds(
+            "SESSION_IDLE_MINUTES", 60
+        )
+    if expired:
+        security_log.event("session.expired", current_user)
+        end()
+        flash(_("Your session has ended. Please log in again."), "info")
+        target = request.full_path if request.method == "GET" else None
+        return redirect(url_for("auth.login", next=target))
+    if now - seen >= 60:  # a new cookie at most once a minute
+        session["_seen"] = now
+    return None
+
+
+def _remember_cookie(response):
+    config = current_app.config
+    if "remember_token" in request.cookies:  # Flask-Login's own, from before: never again
+        response.delete_cookie("remember_token")
+    if getattr(g, "remember_as", None):
+        response.set_cookie(
+            REMEMBER_COOKIE,
+            _serializer().dumps([g.remember_as, secrets.token_hex(8)]),  # new at each login
+            max_age=_seconds("REMEMBER_DAYS", 86400),
+            secure=bool(config["REMEMBER_COOKIE_SECURE"]),
+            httponly=True,
+            samesite=config["REMEMBER_COOKIE_SAMESITE"],
+        )
+    elif getattr(g, "forget_remember", False) and REMEMBER_COOKIE in request.cookies:
+        response.delete_cookie(
+            REMEMBER_COOKIE,
+            secure=bool(config["REMEMBER_COOKIE_SECURE"]),
+            httponly=True,
+            samesite=config["REMEMBER_COOKIE_SAMESITE"],
+        )
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_check_timeouts)
+    app.after_request(_remember_cookie)

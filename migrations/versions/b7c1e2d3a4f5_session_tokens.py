@@ -1,0 +1,37 @@
+"""session tokens: ending every session of an account
+
+Revision ID: b7c1e2d3a4f5
+Revises: f298166f81bf
+Create Date: 2026-11-30 10:50:00
+
+"""
+import secrets
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "b7c1e2d3a4f5"
+down_revision = "f298166f81bf"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("session_token", sa.String(length=32), nullable=True))
+    # every existing account gets its own token (sessions from before simply end once)
+    users = sa.table("users", sa.column("id", sa.Integer), sa.column("session_token", sa.String))
+    conn = op.get_bind()
+    for (user_id,) in conn.execute(sa.select(users.c.id)).all():
+        conn.execute(
+            users.update().where(users.c.id == user_id).values(session_token=secrets.token_hex(16))
+        )
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.alter_column("session_token", existing_type=sa.String(length=32), nullable=False)
+
+
+def downgrade():
+    # only a token: nothing anyone typed is lost
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("session_token")
