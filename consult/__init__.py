@@ -74,6 +74,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     security_log.init_app(app)
 
     from consult import models  # noqa: F401  (complete metadata before anything queries)
+    from consult.core import ids
+
+    ids.init_app(app)  # before the blueprints add their <int:…> rules
 
     _register_policies()
     _register_blueprints(app)

@@ -16,6 +16,7 @@ from consult.communities import service as communities
 from consult.communities.models import CommunityOrganisation, Municipality
 from consult.core.enums import Gender, MembershipRole, UserRole
 from consult.core.forms import show_refusal
+from consult.core.ids import id_arg
 from consult.core.permissions import require
 from consult.extensions import db
 
@@ -36,7 +37,7 @@ def invite():
             select(CommunityOrganisation).order_by(CommunityOrganisation.name)
         )
     ]
-    if not form.is_submitted() and (co_id := request.args.get("co_id", type=int)):
+    if not form.is_submitted() and (co_id := request.args.get("co_id", type=id_arg)):
         # "Invite its leader" from a CO just registered
         form.role.data = UserRole.RESIDENT.value
         form.co_id.data = co_id

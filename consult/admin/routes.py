@@ -20,6 +20,7 @@ from consult.auth.service import normalise_phone
 from consult.communities.models import Municipality
 from consult.core.enums import UserRole
 from consult.core.forms import load, refusals_on
+from consult.core.pagination import paginate
 from consult.core.permissions import require
 from consult.core.templating import ActionForm
 from consult.extensions import db
@@ -140,8 +141,9 @@ def people():
         query = query.where(User.municipality_id == chosen["municipality_id"])
     if "active" in chosen:
         query = query.where(User.active.is_(chosen["active"] == "yes"))
-    page = db.paginate(
-        query.order_by(func.lower(User.name), User.id), per_page=PER_PAGE, error_out=False
+    page = paginate(
+        query.order_by(func.lower(User.name), User.id),
+        per_page=PER_PAGE,
     )
     return render_template("admin/people.html", page=page, filters=filters, args=chosen)
 

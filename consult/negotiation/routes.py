@@ -22,6 +22,7 @@ from consult.core.enums import (
 from consult.core.fields import set_currency
 from consult.core.formatting import local_datetime
 from consult.core.forms import load, show_refusal
+from consult.core.ids import id_arg
 from consult.core.permissions import can, require
 from consult.core.refusal import Refusal
 from consult.core.templating import ActionForm, confirm_page
@@ -579,7 +580,7 @@ def offer_tally(proposal_id: int, message_id: int):
         for m in meetings
     ]
     existing = votes.round_tallies(rnd)
-    correcting = request.args.get("meeting", type=int)
+    correcting = request.args.get("meeting", type=id_arg)
     if request.method == "GET" and correcting:
         # correcting a tally: start from what was recorded
         for t in existing:

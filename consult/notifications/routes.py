@@ -1,11 +1,12 @@
 """The reader's notifications: the list, opening one (marks it read), marking all read."""
 
-from flask import redirect, render_template, request, url_for
+from flask import redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from consult.auth.service import safe_next
 from consult.core import conditional
 from consult.core.forms import load
+from consult.core.pagination import paginate
 from consult.core.templating import ActionForm
 from consult.extensions import db
 from consult.notifications import bp, service
@@ -30,11 +31,9 @@ conditional.reader_parts.append(_unread_notifications)  # the menu shows it on e
 @bp.route("/notifications")
 @login_required
 def index():
-    page = db.paginate(
+    page = paginate(
         service.listing(current_user),
-        page=request.args.get("page", 1, type=int),
         per_page=service.PER_PAGE,
-        error_out=False,
     )
     return render_template(
         "notifications/index.html", page=page, text=service.text, form=ActionForm()

@@ -8,6 +8,7 @@ from consult.communities.models import CommunityOrganisation
 from consult.core import localtime
 from consult.core.formatting import local_datetime
 from consult.core.forms import load, show_refusal
+from consult.core.ids import id_arg
 from consult.core.permissions import can, require
 from consult.core.templating import ActionForm, confirm_page
 from consult.extensions import db
@@ -161,7 +162,7 @@ def tally(round_id: int):
     co = rnd.organisation
     problems = service.round_problems(rnd)
     meetings = _meeting_choices(rnd, co)
-    chosen = request.args.get("meeting_id", type=int)
+    chosen = request.args.get("meeting_id", type=id_arg)
     current = service.tally_of(rnd, chosen) if chosen else {}
     form = tally_form(problems, meetings, current, meeting_id=chosen)
     if form.validate_on_submit():

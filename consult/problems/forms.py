@@ -15,6 +15,7 @@ from consult.attachments.service import IMAGES
 from consult.core.enums import ProblemCategory, ProblemStatus
 from consult.core.fields import NumberField, latitude_field, longitude_field
 from consult.core.formatting import local_datetime
+from consult.core.ids import id_choice
 from consult.extensions import db
 from consult.meetings.models import Meeting
 from consult.submissions.forms import CreateForm
@@ -41,7 +42,7 @@ class ProblemForm(CreateForm):
         message=_l("Enter 0 or more."),
     )
     meeting_id = SelectField(
-        _l("Raised at a meeting?"), coerce=int, default=NO_MEETING, validate_choice=False
+        _l("Raised at a meeting?"), coerce=id_choice, default=NO_MEETING, validate_choice=False
     )
     photos = AttachmentsField(_l("Photos (optional)"), allowed=IMAGES)
 

@@ -9,6 +9,7 @@ from consult.attachments import service as attachments
 from consult.communities.models import CommunityOrganisation
 from consult.core.enums import ProblemCategory, ProblemStatus
 from consult.core.forms import load, show_refusal
+from consult.core.ids import id_arg
 from consult.core.pages import bounded_count, keyset_page
 from consult.core.permissions import can, require
 from consult.core.templating import ActionForm
@@ -60,7 +61,7 @@ def new(co_id: int):
     form = ProblemForm(co)
     if not form.is_submitted():
         # "Record a problem raised here" from a meeting page; only this CO's meetings count.
-        wanted = request.args.get("meeting_id", type=int)
+        wanted = request.args.get("meeting_id", type=id_arg)
         if wanted and any(c.value == wanted for c in form.meeting_id.choices):
             form.meeting_id.data = wanted
     if form.validate_on_submit():

@@ -17,6 +17,7 @@ from consult.core.enums import ProposalState, VoteChoice, VoteResult
 from consult.core.fields import set_currency
 from consult.core.formatting import local_datetime
 from consult.core.forms import load, show_refusal
+from consult.core.ids import id_arg
 from consult.core.permissions import can, require
 from consult.core.refusal import Refusal
 from consult.core.templating import ActionForm, confirm_page
@@ -310,10 +311,10 @@ def tally(proposal_id: int):
     existing = db.session.scalars(
         select(VoteTally).where(VoteTally.round_id == rnd.id).order_by(VoteTally.id)
     ).all()
-    if request.method == "GET" and request.args.get("meeting", type=int):
+    if request.method == "GET" and request.args.get("meeting", type=id_arg):
         # correcting a tally: start from what was recorded
         for t in existing:
-            if t.meeting_id == request.args.get("meeting", type=int):
+            if t.meeting_id == request.args.get("meeting", type=id_arg):
                 form.process(obj=t)
                 form.meeting_id.data = t.meeting_id
     if form.validate_on_submit():

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from consult.core.enums import VoteChoice, VoteResult, VoteSubject
 from consult.core.forms import load
+from consult.core.ids import id_arg
 from consult.extensions import db
 from consult.proposals import bp
 from consult.proposals.models import Proposal, ProposalVersion
@@ -62,8 +63,8 @@ def compare_versions(proposal_id: int):
     # Without a choice: the last two versions (or the only one against itself).
     b_default = numbers[-1]
     a_default = numbers[-2] if len(numbers) > 1 else numbers[-1]
-    a = _version(proposal, request.args.get("a", a_default, type=int))
-    b = _version(proposal, request.args.get("b", b_default, type=int))
+    a = _version(proposal, request.args.get("a", a_default, type=id_arg))
+    b = _version(proposal, request.args.get("b", b_default, type=id_arg))
     rows = compare_terms(a.terms(), b.terms())
     return render_template(
         "proposals/compare.html",
