@@ -25,6 +25,8 @@ from consult.extensions import (
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path(__file__).resolve().parent
+#: shorter keys are refused outside development: they sign every session and remember cookie
+MIN_SECRET_KEY_BYTES = 32
 
 
 def _asset_folder(name: str) -> str:
@@ -81,8 +83,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_policies()
     _register_blueprints(app)
     from consult.auth import sessions
+    from consult.core import headers
 
     sessions.init_app(app)
+    headers.init_app(app)
     _register_template_helpers(app)
 
     from consult import cli
@@ -109,6 +113,12 @@ def _finish_config(app: Flask) -> None:
                 "or set CONSULT_ENV=development to try Consult locally."
             )
         app.config["SECRET_KEY"] = _development_secret(app.instance_path)
+    if not development and len(str(app.config["SECRET_KEY"]).encode()) < MIN_SECRET_KEY_BYTES:
+        raise RuntimeError(
+            f"SECRET_KEY is too short: it signs sessions and must be at least "
+            f"{MIN_SECRET_KEY_BYTES} bytes of random (e.g. "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'`)."
+        )
     for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
         if app.config.get(key) is None:  # Secure cookies need HTTPS, so not on a laptop
             app.config[key] = not development

@@ -91,6 +91,13 @@ def create_user(name, email, phone, role, municipality_name, gender, password):
 def seed_demo(reset):
     """Fill the database with a realistic demo and print the demo logins."""
     from consult import demo
+    from consult.config import DEVELOPMENT_ENVS
+
+    if current_app.config["CONSULT_ENV"] not in DEVELOPMENT_ENVS:
+        raise click.ClickException(
+            "seed-demo refuses to run in production: its accounts, an administrator among "
+            "them, share a password printed for everyone. Set CONSULT_ENV=demo for a demo site."
+        )
 
     if reset:
         db.drop_all()

@@ -39,6 +39,31 @@ def test_production_requires_a_secret_key(tmp_path, monkeypatch):
         )
 
 
+@pytest.mark.parametrize("key", ["twenty-four-characters!!", "é" * 15])
+def test_production_refuses_a_short_secret_key(tmp_path, key):
+    with pytest.raises(RuntimeError, match="SECRET_KEY is too short"):
+        create_app(
+            {
+                "CONSULT_ENV": "production",
+                "SECRET_KEY": key,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/db.sqlite",
+            }
+        )
+
+
+def test_seed_demo_refuses_in_production(tmp_path):
+    app = create_app(
+        {
+            "CONSULT_ENV": "production",
+            "SECRET_KEY": "s" * 32,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/db.sqlite",
+        }
+    )
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code != 0
+    assert "refuses to run in production" in result.output
+
+
 def test_production_cookies_are_secure(tmp_path):
     app = create_app(
         {
