@@ -52,3 +52,34 @@ def test_logged_in_pages_and_exports_are_not_stored(client, world, login):
 def test_static_files_stay_cacheable(client, world, login, path):
     login(world.staff)
     assert "no-store" not in client.get(path).headers.get("Cache-Control", "")
+
+
+@pytest.fixture
+def database_down(tmp_path, app):
+    from tests.conftest import make_test_app
+
+    down = make_test_app(
+        f"sqlite:///{tmp_path}/missing/dir/db.sqlite", tmp_path, PROPAGATE_EXCEPTIONS=False
+    )
+    return down
+
+
+@pytest.mark.parametrize("path", ["/", "/login", "/co/1", "/notifications"])
+def test_a_database_that_is_down_gives_503_with_retry_advice(database_down, path, world):
+    from consult.auth.models import User
+
+    client = database_down.test_client()
+    user = db.session.get(User, world.leader.id)
+    with client.session_transaction() as session:  # a logged-in visitor, too
+        session["_user_id"] = user.get_id()
+    r = client.get(path, headers={"Accept-Language": "km"})
+    assert r.status_code == 503, path
+    assert r.headers["Retry-After"] == "30"
+    page = r.get_data(as_text=True)
+    assert "<!doctype html>" in page and 'lang="km"' in page  # the site's page, translated
+    assert r.headers["Content-Security-Policy"]
+
+
+def test_a_post_while_the_database_is_down_gives_503(database_down):
+    r = database_down.test_client().post("/login", data={"login": "+85512", "password": "x"})
+    assert r.status_code == 503

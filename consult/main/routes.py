@@ -1,9 +1,11 @@
 """Home, health check, language choice and error pages."""
 
-from flask import current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from consult.api.errors import error_response, http_error_response
@@ -13,7 +15,7 @@ from consult.core import security_log
 from consult.core.icons import icon
 from consult.core.permissions import can
 from consult.core.templating import ActionForm
-from consult.extensions import csrf, db, limiter
+from consult.extensions import csrf, db, limiter, login_manager
 from consult.main import (
     bp,
     co_home,  # noqa: F401  (its view attaches to the communities blueprint)
@@ -106,6 +108,36 @@ def http_error(error: HTTPException):
             error.code
         )
     return error
+
+
+#: seconds a visitor is asked to wait when the database cannot be reached
+RETRY_AFTER = 30
+
+
+@bp.app_errorhandler(OperationalError)
+@bp.app_errorhandler(InterfaceError)
+@bp.app_errorhandler(PoolTimeout)
+def database_unavailable(error):
+    """The database is down or out of connections: 503 with advice, drawn without a query
+    (the visitor is treated as anonymous here, so nothing asks the database who they are)."""
+    current_app.logger.error("database unreachable: %s", error)
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001, S110 - the connection is gone; nothing to undo
+        pass
+    if "_login_user" not in g or g._login_user is None:
+        g._login_user = login_manager.anonymous_user()
+    if request.path.startswith("/api/"):
+        response = error_response(503, _("The database cannot be reached. Try again shortly."))
+    elif request.path == "/healthz":
+        response = jsonify(status="error", database="unreachable")
+    else:
+        response = current_app.make_response(
+            render_template("errors/unavailable.html", retry_after=RETRY_AFTER)
+        )
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
 
 
 @bp.app_errorhandler(500)
