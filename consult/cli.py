@@ -2,6 +2,7 @@
 ``consult run`` — the same commands as ``flask --app consult …``."""
 
 import os
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -42,6 +43,8 @@ def register(app) -> None:
     app.cli.add_command(clean_uploads)
     app.cli.add_command(refresh_monitoring)
     app.cli.add_command(reencode_photos)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
 
 
 @click.command("create-user")
@@ -139,3 +142,38 @@ def refresh_monitoring():
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@click.command("backup")
+@click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(path):
+    """Copy the database while the app runs (default: instance/backups/consult-<time>)."""
+    from consult import backup
+
+    target = path or backup.default_path(current_app.instance_path, db.engine.dialect.name)
+    try:
+        written = backup.backup(db.engine, target)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Backup written to {written}")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Replace the database without asking.")
+@with_appcontext
+def restore_command(path, yes):
+    """Replace everything in the database with a backup made by `consult backup`."""
+    from consult import backup
+
+    if not yes:
+        click.confirm(
+            "This replaces everything in the database with the backup. Go on?", abort=True
+        )
+    db.session.remove()
+    try:
+        backup.restore(db.engine, path)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Database restored from {path}")

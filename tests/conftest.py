@@ -173,3 +173,20 @@ def make():
 def world(app):
     """A small programme: two municipalities, a CO in each, a leader, members and officers."""
     return factories.world()
+
+
+@pytest.fixture
+def empty_database(database, tmp_path):
+    """A database with nothing in it, of the same kind as the test database."""
+    if database.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path}/fresh.sqlite"
+        return
+    base = database.split("?")[0]
+    schema = f"mig_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{base}?options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()

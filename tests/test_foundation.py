@@ -1,13 +1,12 @@
 """Configuration, health check, migrations and the command line."""
 
 import os
-import uuid
 from pathlib import Path
 
 import pytest
 from flask_migrate import check as migrate_check
 from flask_migrate import upgrade as migrate_upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from consult import create_app
 from consult.extensions import db
@@ -103,23 +102,6 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(app):
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
-
-
-@pytest.fixture
-def empty_database(database, tmp_path):
-    """A database with nothing in it, of the same kind as the test database."""
-    if database.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path}/fresh.sqlite"
-        return
-    base = database.split("?")[0]
-    schema = f"mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{base}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def test_migrations_create_every_table_without_drift(empty_database, tmp_path):

@@ -18,8 +18,12 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("session_token", sa.String(length=32), nullable=True))
+    # a plain ADD COLUMN (no table copy, which SQLite's foreign keys would refuse with data in
+    # the tables); the empty default is replaced by a token for each account just below
+    op.add_column(
+        "users",
+        sa.Column("session_token", sa.String(length=32), nullable=False, server_default=""),
+    )
     # every existing account gets its own token (sessions from before simply end once)
     users = sa.table("users", sa.column("id", sa.Integer), sa.column("session_token", sa.String))
     conn = op.get_bind()
@@ -27,11 +31,8 @@ def upgrade():
         conn.execute(
             users.update().where(users.c.id == user_id).values(session_token=secrets.token_hex(16))
         )
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.alter_column("session_token", existing_type=sa.String(length=32), nullable=False)
 
 
 def downgrade():
     # only a token: nothing anyone typed is lost
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("session_token")
+    op.drop_column("users", "session_token")
