@@ -32,6 +32,7 @@ SAMPLES = {
     "MAP_TILES_URL": ("https://tiles.example.org/{z}/{x}/{y}.png", "MAP_TILES_URL", None),
     "CONSULT_UPLOAD_MAX_BYTES": ("1000", "UPLOAD_MAX_BYTES", 1000),
     "CONSULT_MONITORING_SNAPSHOT_SECONDS": ("60", "MONITORING_SNAPSHOT_SECONDS", 60),
+    "CONSULT_SECURITY_LOG": ("security.log", "SECURITY_LOG", "security.log"),
 }
 SAMPLES["MAP_TILES_URL"] = (*SAMPLES["MAP_TILES_URL"][:2], SAMPLES["MAP_TILES_URL"][0])
 

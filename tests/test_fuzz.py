@@ -32,7 +32,20 @@ HOSTILE_VALUES = [
     "9999-12-31T23:59",
     "x" * 5000,
 ]
-QUERY_NAMES = ["page", "co_id", "meeting_id", "meeting", "a", "b", "q", "state", "sort", "next"]
+QUERY_NAMES = [
+    "page",
+    "after",
+    "before",
+    "co_id",
+    "meeting_id",
+    "meeting",
+    "a",
+    "b",
+    "q",
+    "state",
+    "sort",
+    "next",
+]
 SKIP_POSTS = {"/logout", "/language"}
 FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.DOTALL | re.IGNORECASE)
 NAME = re.compile(r'<(?:input|select|textarea)\b[^>]*\bname="([^"]+)"', re.IGNORECASE)

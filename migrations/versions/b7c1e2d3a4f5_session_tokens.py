@@ -1,7 +1,7 @@
 """session tokens: ending every session of an account
 
 Revision ID: b7c1e2d3a4f5
-Revises: f298166f81bf
+Revises: c4d1e2f3a5b6
 Create Date: 2026-11-30 10:50:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "b7c1e2d3a4f5"
-down_revision = "f298166f81bf"
+down_revision = "c4d1e2f3a5b6"
 branch_labels = None
 depends_on = None
 
