@@ -1,4 +1,20 @@
-"""Serialising writers on one row, the same way on PostgreSQL and SQLite."""
+"""Serialising writers on one row, the same way on PostgreSQL and SQLite.
+
+Lock order, everywhere (a transaction that needs several takes them in this order, so two
+transactions never wait for each other in a circle):
+
+1. the community organisation (``lock_row``: electorate, priority rounds);
+2. the proposal (``negotiation.service._lock``: ``FOR NO KEY UPDATE``, or the UPDATE of a
+   workflow transition, which takes the same lock);
+3. the vote round (``votes.service.lock_round``) or priority round;
+4. rows of the round: ballots, tallies, then audit events and notifications.
+
+Rows that only point at a locked row (a ballot's audit event naming its proposal) take
+PostgreSQL's ``KEY SHARE`` lock on it, which ``NO KEY UPDATE`` does not block; nothing takes
+``FOR UPDATE`` on a row others point at, so a ballot (round, then a row naming the proposal)
+never waits for a close (proposal, then round). ``consult close-votes`` skips rounds someone
+else holds instead of waiting for them.
+"""
 
 from sqlalchemy import update
 

@@ -487,8 +487,14 @@ def clean_body(body: str | None, *, required: bool) -> str | None:
 
 def lock_proposal(proposal: Proposal) -> None:
     """Reload the proposal under a row lock (PostgreSQL), so two officers acting at once, or
-    an officer and a new version, are serialised and each sees the other's state."""
-    db.session.refresh(proposal, with_for_update=True)
+    an officer and a new version, are serialised and each sees the other's state.
+
+    ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: it serialises the writers of the proposal all
+    the same, but lets a row that merely points at the proposal (a ballot's audit event, a
+    message) be inserted meanwhile. With ``FOR UPDATE`` a leader closing the members' vote on
+    a counter-offer (proposal, then round) and a member's ballot (round, then its audit row
+    pointing at the proposal) deadlocked. See ``consult/core/locking.py`` for the order."""
+    db.session.refresh(proposal, with_for_update={"key_share": True})
 
 
 def latest_version(proposal: Proposal) -> ProposalVersion | None:

@@ -23,6 +23,7 @@ from consult.core.enums import (
     VoteResult,
     VoteSubject,
 )
+from consult.core.locking import lock_row
 from consult.core.refusal import Refusal
 from consult.extensions import db
 from consult.meetings.models import Meeting
@@ -328,6 +329,7 @@ def close_vote(proposal: Proposal, by: User | None, *, now: datetime | None = No
     ``by=None`` is the platform closing a vote whose time is up (``consult close-votes``).
     """
     now = now or utcnow()
+    _lock_proposal(proposal)  # proposal, then round: the order of consult/core/locking.py
     check_transition(proposal, "close_vote", by)
     rnd = votes.lock_round(proposal)
     if rnd is None:
@@ -363,13 +365,16 @@ def close_vote(proposal: Proposal, by: User | None, *, now: datetime | None = No
     return rnd
 
 
-def close_due_votes(*, now: datetime | None = None) -> list[VoteRound]:
-    """Close every proposal vote whose closing time has passed, as the platform, so a result
-    is fixed even when the leader forgets. Votes on counter-offers are left to the leader,
-    who must then answer the municipality."""
-    now = now or utcnow()
-    due = db.session.scalars(
-        select(Proposal)
+def _lock_proposal(proposal: Proposal) -> None:
+    """The proposal's row lock, first (see consult/core/locking.py), and its state as
+    committed by whoever held it before us."""
+    lock_row(Proposal, proposal.id)
+    db.session.refresh(proposal)
+
+
+def _due(now: datetime):
+    return (
+        select(Proposal.id)
         .join(VoteRound, VoteRound.proposal_id == Proposal.id)
         .where(
             VoteRound.subject == VoteSubject.PROPOSAL,
@@ -377,9 +382,40 @@ def close_due_votes(*, now: datetime | None = None) -> list[VoteRound]:
             VoteRound.closes_at <= now,
             Proposal.state == ProposalState.VOTING,
         )
-        .order_by(Proposal.id)
-    ).all()
-    return [close_vote(p, None, now=now) for p in due]
+    )
+
+
+def due_votes(*, now: datetime | None = None) -> list[int]:
+    """The proposals whose vote's closing time has passed and is still open. Votes on
+    counter-offers are left to the leader, who must then answer the municipality."""
+    return list(db.session.scalars(_due(now or utcnow()).order_by(Proposal.id)))
+
+
+def close_due_vote(proposal_id: int, *, now: datetime | None = None) -> VoteRound | None:
+    """Close one vote whose time is up, as the platform, so a result is fixed even when the
+    leader forgets. None, without waiting, when it is no longer due (closed meanwhile) or
+    someone else holds it right now (a leader closing it by hand, another ``close-votes``):
+    that one fixes the result. The caller commits each vote on its own."""
+    now = now or utcnow()
+    # Skip what another transaction holds instead of queueing behind it (PostgreSQL; SQLite
+    # has one writer at a time anyway): the proposal first, then its round.
+    held = (
+        _due(now)
+        .where(Proposal.id == proposal_id)
+        .with_for_update(skip_locked=True, key_share=True)
+    )
+    if db.session.scalar(held) is None:
+        return None
+    proposal = db.session.get(Proposal, proposal_id, populate_existing=True)
+    return close_vote(proposal, None, now=now)
+
+
+def close_due_votes(*, now: datetime | None = None) -> list[VoteRound]:
+    """Close every due vote in this one transaction (tests and small tools; the command
+    ``consult close-votes`` commits each vote on its own)."""
+    now = now or utcnow()
+    closed = [close_due_vote(pid, now=now) for pid in due_votes(now=now)]
+    return [rnd for rnd in closed if rnd is not None]
 
 
 # --- submission and after -------------------------------------------------------------------
@@ -455,6 +491,8 @@ def withdraw(proposal: Proposal, by: User, reason: str, *, now: datetime | None 
     check_transition(proposal, "withdraw", by)
     if not reason:
         raise ProposalError(_l("Say why the proposal is withdrawn."), field="reason")
+    _lock_proposal(proposal)
+    check_transition(proposal, "withdraw", by)  # again, as the proposal is now
     rnd = votes.lock_round(proposal)
     if rnd is not None:
         votes.set_aside(rnd, now=now)

@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Scan the demo for injection and other web flaws with sqlmap and wapiti (both from PyPI).
+
+    python3 scripts/security_scan.py [--out scan-report] [--minutes 10] [--skip-wapiti]
+
+Builds a throw-away SQLite database with the demo programme, serves it on 127.0.0.1 only, and:
+
+- sqlmap, logged in as the Boeung Trabek CO leader, on the list filters (problems, proposals,
+  meetings, version comparison) and on the forms of the problem, meeting and proposal pages
+  (with their CSRF token);
+- wapiti, logged in as the same leader, on the whole demo, with an explicit module list that
+  leaves out every module fetching data from or sending data to the internet (``wapp``,
+  ``nikto``, ``ssrf``, ``xxe``, ``log4shell``, ``takeover``, ``shellshock`` …): the scan
+  connects to 127.0.0.1 and nowhere else.
+
+The tools are installed into ``.venv-scan`` (Debian's wapiti 3.0.4 crashes on ``-x`` under
+Python 3.11). Reports go to ``--out``; a summary is printed at the end.
+"""
+
+import argparse
+import http.cookiejar
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SCAN_VENV = ROOT / ".venv-scan"
+#: wapiti modules that only talk to the target (no internet look-ups, no callbacks)
+WAPITI_MODULES = [
+    "sql",
+    "timesql",
+    "xss",
+    "permanentxss",
+    "exec",
+    "file",
+    "redirect",
+    "crlf",
+    "csrf",
+    "csp",
+    "cookieflags",
+    "http_headers",
+    "methods",
+    "backup",
+    "htaccess",
+    "upload",
+    "ldap",
+    "spring4shell",
+]
+LEADER = "012 000 001"  # the demo's CO leader, Boeung Trabek
+
+
+def tools() -> tuple[Path, Path]:
+    if not (SCAN_VENV / "bin" / "wapiti").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(SCAN_VENV)], check=True)
+        subprocess.run(
+            [str(SCAN_VENV / "bin" / "pip"), "install", "-q", "sqlmap", "wapiti3"], check=True
+        )
+    return SCAN_VENV / "bin" / "sqlmap", SCAN_VENV / "bin" / "wapiti"
+
+
+def demo_server(tmp: Path):
+    """The demo on 127.0.0.1 at a free port: (base URL, stop function)."""
+    import logging
+
+    from werkzeug.serving import make_server
+
+    from consult import create_app, demo
+    from consult.extensions import db
+
+    app = create_app(
+        {
+            "CONSULT_ENV": "demo",
+            "SECRET_KEY": "scan-" + "x" * 40,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/demo.sqlite",
+            "UPLOAD_FOLDER": str(tmp / "uploads"),
+            "RATELIMIT_ENABLED": False,  # a scanner is a flood of requests by design
+            "SECURITY_LOG": str(tmp / "security.log"),
+        }
+    )
+    with app.app_context():
+        db.create_all()
+        demo.seed()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return f"http://127.0.0.1:{server.server_port}", server.shutdown, app
+
+
+def log_in(base: str, login: str, password: str) -> str:
+    """The session cookie of ``login``, as ``session=…``."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"{base}/login").read().decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    data = urllib.parse.urlencode({"csrf_token": token, "login": login, "password": password})
+    opener.open(f"{base}/login", data=data.encode())
+    cookie = next(c for c in jar if c.name == "session")
+    return f"session={cookie.value}"
+
+
+def targets(app) -> tuple[list[str], list[str]]:
+    """(filter URLs with their query, form pages) of the leader's CO."""
+    from sqlalchemy import select
+
+    from consult.auth.models import User
+    from consult.auth.service import find_by_login
+    from consult.extensions import db
+    from consult.proposals.models import Proposal
+
+    with app.app_context():
+        leader = find_by_login(LEADER)
+        assert isinstance(leader, User)
+        co = leader.current_memberships()[0].co_id
+        proposal = db.session.scalar(select(Proposal.id).where(Proposal.co_id == co).limit(1))
+    filters = [
+        f"/co/{co}/problems?status=open&category=drainage",
+        f"/co/{co}/proposals?state=draft&page=1",
+        f"/co/{co}/meetings?after=1",
+        f"/proposals/{proposal}/versions/compare?a=1&b=1",
+        f"/co/{co}/problems/new?meeting_id=1",
+    ]
+    forms = [f"/co/{co}/problems/new", f"/co/{co}/meetings/new", f"/co/{co}/proposals/new"]
+    return filters, forms
+
+
+def run_sqlmap(sqlmap: Path, base: str, cookie: str, filters, forms, out: Path) -> dict:
+    found, runs = [], 0
+    common = [
+        str(sqlmap),
+        "--batch",
+        "--level=2",
+        "--risk=1",
+        "--technique=BEUST",
+        "--disable-coloring",
+        f"--cookie={cookie}",
+        f"--output-dir={out / 'sqlmap'}",
+        "--skip=csrf_token",
+        "--ignore-code=400,403,404",
+    ]
+    jobs = [[*common, "-u", base + path] for path in filters]
+    jobs += [[*common, "-u", base + path, "--forms", "--csrf-token=csrf_token"] for path in forms]
+    log = out / "sqlmap.log"
+    with log.open("w") as stream:
+        for job in jobs:
+            runs += 1
+            result = subprocess.run(job, capture_output=True, text=True, check=False)
+            stream.write(f"$ {' '.join(job[:1] + job[-4:])}\n{result.stdout}\n{result.stderr}\n")
+            for line in result.stdout.splitlines():
+                if "is vulnerable" in line or "injectable" in line and "not" not in line:
+                    found.append(line.strip())
+    return {"targets": runs, "injectable": found, "log": str(log)}
+
+
+def run_wapiti(wapiti: Path, base: str, cookie: str, out: Path, minutes: int) -> dict:
+    name, value = cookie.split("=", 1)
+    cookie_file = out / "wapiti-cookies.json"
+    cookie_file.write_text(
+        json.dumps({".127.0.0.1": {"/": {name: {"value": value, "version": 0, "secure": False}}}})
+    )
+    report = out / "wapiti.json"
+    command = [
+        str(wapiti),
+        "-u",
+        base + "/",
+        "--scope",
+        "folder",
+        "-m",
+        ",".join(WAPITI_MODULES),
+        "-c",
+        str(cookie_file),
+        "-x",
+        base + "/logout",
+        "-x",
+        base + "/language",
+        "-x",
+        base + "/co/*/members/*/leave",
+        "--max-scan-time",
+        str(minutes * 60),
+        "--flush-session",
+        "-f",
+        "json",
+        "-o",
+        str(report),
+        "--verbose",
+        "0",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    (out / "wapiti.log").write_text(result.stdout + "\n" + result.stderr)
+    summary: dict = {"exit": result.returncode, "report": str(report)}
+    if report.exists():
+        data = json.loads(report.read_text())
+        summary["vulnerabilities"] = {k: len(v) for k, v in data["vulnerabilities"].items() if v}
+        summary["anomalies"] = {k: len(v) for k, v in data.get("anomalies", {}).items() if v}
+        summary["additionals"] = {k: len(v) for k, v in data.get("additionals", {}).items() if v}
+        summary["crawled"] = len(data.get("infos", {}).get("crawled_pages", []) or [])
+    return summary
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="scan-report", type=Path)
+    parser.add_argument("--minutes", type=int, default=10, help="wapiti's time budget")
+    parser.add_argument("--skip-wapiti", action="store_true")
+    parser.add_argument("--skip-sqlmap", action="store_true")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    sqlmap, wapiti = tools()
+    with tempfile.TemporaryDirectory() as tmp:
+        base, stop, app = demo_server(Path(tmp))
+        try:
+            password = app.config["DEMO_PASSWORD"]
+            cookie = log_in(base, LEADER, password)
+            filters, forms = targets(app)
+            summary = {"server": base}
+            if not args.skip_sqlmap:
+                summary["sqlmap"] = run_sqlmap(sqlmap, base, cookie, filters, forms, args.out)
+            if not args.skip_wapiti:
+                cookie = log_in(base, LEADER, password)  # sqlmap's forms may have changed it
+                summary["wapiti"] = run_wapiti(wapiti, base, cookie, args.out, args.minutes)
+            security_log = Path(tmp) / "security.log"
+            if security_log.exists():
+                lines = security_log.read_text().splitlines()
+                events = [json.loads(line)["event"] for line in lines]
+                summary["security_log_events"] = {e: events.count(e) for e in sorted(set(events))}
+        finally:
+            stop()
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
