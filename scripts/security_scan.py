@@ -52,7 +52,6 @@ WAPITI_MODULES = [
     "htaccess",
     "upload",
     "ldap",
-    "spring4shell",
 ]
 LEADER = "012 000 001"  # the demo's CO leader, Boeung Trabek
 
@@ -161,11 +160,6 @@ def run_sqlmap(sqlmap: Path, base: str, cookie: str, filters, forms, out: Path) 
 
 
 def run_wapiti(wapiti: Path, base: str, cookie: str, out: Path, minutes: int) -> dict:
-    name, value = cookie.split("=", 1)
-    cookie_file = out / "wapiti-cookies.json"
-    cookie_file.write_text(
-        json.dumps({".127.0.0.1": {"/": {name: {"value": value, "version": 0, "secure": False}}}})
-    )
     report = out / "wapiti.json"
     command = [
         str(wapiti),
@@ -175,8 +169,8 @@ def run_wapiti(wapiti: Path, base: str, cookie: str, out: Path, minutes: int) ->
         "folder",
         "-m",
         ",".join(WAPITI_MODULES),
-        "-c",
-        str(cookie_file),
+        "-C",
+        cookie,
         "-x",
         base + "/logout",
         "-x",
