@@ -12,7 +12,7 @@ from sqlalchemy import text
 from consult.core.db import utcnow
 from consult.core.enums import ProposalState, VoteChoice, VoteResult, VoteSubject
 from consult.extensions import db
-from consult.negotiation import service as negotiation
+from consult.negotiation import offers as negotiation
 from consult.proposals import service
 from consult.proposals.models import ProposalVersion
 from consult.votes import service as votes

@@ -1,4 +1,5 @@
-"""Role × route matrix: every route of ``url_map``, every role, objects of the roles' own CO and
+"""Role × route matrix: every route of ``url_map`` (pages, the JSON API with each role's bearer
+token, Open311), every role, objects of the roles' own CO and
 municipality (same scope) and of another one's (``other_*`` roles) → the expected status.
 
 The expectations are the table below, one line per route and method; a route missing from it
@@ -12,13 +13,16 @@ import os
 import re
 
 import pytest
+from flask import current_app
+from sqlalchemy import select
 
 from consult.core.enums import ProposalState
 from consult.extensions import db
-from consult.negotiation import service as negotiation
+from consult.negotiation import offers as negotiation
 from consult.notifications.models import Notification
 from consult.priorities import service as priorities
 from consult.proposals.models import ProposalVersion
+from tests.factories import PASSWORD
 
 ROLES = [
     "anonymous",
@@ -43,6 +47,22 @@ EXPECTED = {
     "GET /admin/municipalities/new": "302 403 403 403 403 403 403 403 200 403",
     "GET /admin/people": "302 403 403 403 403 403 403 403 200 403",
     "GET /admin/people/<int:user_id>": "302 403 403 403 403 403 403 403 200 403",
+    "GET /api/v1/auth/tokens": "401 200 200 200 200 200 200 200 200 200",
+    "GET /api/v1/communities": "401 200 200 200 200 200 200 200 200 200",
+    "GET /api/v1/communities/<int:co_id>": "401 403 403 403 403 200 200 200 200 200",
+    "GET /api/v1/communities/<int:co_id>/meetings": "401 403 403 403 403 200 403 200 200 200",
+    "GET /api/v1/communities/<int:co_id>/open311-keys": "401 403 403 403 403 403 403 403 403 200",
+    "GET /api/v1/communities/<int:co_id>/priority-rounds": "401 403 403 403 403 200 403 200 200 200",
+    "GET /api/v1/communities/<int:co_id>/problems": "401 403 403 403 403 200 200 200 200 200",
+    "GET /api/v1/communities/<int:co_id>/proposals": "401 403 403 403 403 200 200 200 200 200",
+    "GET /api/v1/me": "401 200 200 200 200 200 200 200 200 200",
+    "GET /api/v1/openapi.json": "200 200 200 200 200 200 200 200 200 200",
+    "GET /api/v1/priority-rounds/<int:round_id>": "401 403 403 403 403 200 403 200 200 200",
+    "GET /api/v1/proposals/<int:proposal_id>": "401 403 403 403 403 200 200 200 200 200",
+    "GET /api/v1/proposals/<int:proposal_id>/messages": "401 403 403 403 403 200 200 200 200 200",
+    "GET /api/v1/proposals/<int:proposal_id>/updates": "401 403 403 403 403 403 403 403 403 403",
+    "GET /api/v1/stats": "401 403 403 403 403 403 403 200 200 403",
+    "GET /api/v1/users/<int:user_id>/tokens": "401 403 403 403 403 403 403 403 200 403",
     "GET /attachments/<int:attachment_id>": "302 404 404 404 404 404 404 404 404 404",
     "GET /attachments/<int:attachment_id>/thumbnail": "302 404 404 404 404 404 404 404 404 404",
     "GET /co/<int:co_id>": "302 403 403 403 403 200 200 200 200 200",
@@ -69,6 +89,11 @@ EXPECTED = {
     "GET /monitoring/municipality/<int:municipality_id>": "302 403 403 403 403 403 200 200 200 403",
     "GET /municipalities/<int:municipality_id>/inbox": "302 403 403 403 403 403 200 200 200 403",
     "GET /notifications": "302 200 200 200 200 200 200 200 200 200",
+    "GET /open311/v2/discovery.<any(json,xml):fmt>": "200 200 200 200 200 200 200 200 200 200",
+    "GET /open311/v2/requests.<any(json,xml):fmt>": "200 200 200 200 200 200 200 200 200 200",
+    "GET /open311/v2/requests/<int:request_id>.<any(json,xml):fmt>": "200 200 200 200 200 200 200 200 200 200",
+    "GET /open311/v2/services.<any(json,xml):fmt>": "200 200 200 200 200 200 200 200 200 200",
+    "GET /open311/v2/services/<code>.<any(json,xml):fmt>": "200 200 200 200 200 200 200 200 200 200",
     "GET /people/invite": "302 403 403 403 403 403 403 200 200 403",
     "GET /places": "302 403 403 403 403 403 403 200 200 403",
     "GET /places/cos/<int:co_id>/edit": "302 403 403 403 403 403 403 200 200 403",
@@ -102,6 +127,21 @@ EXPECTED = {
     "POST /admin/people/<int:user_id>/enable": "302 403 403 403 403 403 403 403 302 403",
     "POST /admin/people/<int:user_id>/invitation": "302 403 403 403 403 403 403 403 200 403",
     "POST /admin/people/<int:user_id>/role": "302 403 403 403 403 403 403 403 200 403",
+    "POST /api/v1/auth/token": "422 422 422 422 422 422 422 422 422 422",
+    "DELETE /api/v1/auth/tokens/<int:token_id>": "401 403 403 403 403 403 403 403 204 403",
+    "POST /api/v1/communities/<int:co_id>/meetings": "401 422 422 422 422 422 422 422 422 422",
+    "POST /api/v1/communities/<int:co_id>/open311-keys": "401 403 403 403 403 403 403 403 403 201",
+    "DELETE /api/v1/communities/<int:co_id>/open311-keys/<int:key_id>": "401 403 403 403 403 403 403 403 403 404",
+    "POST /api/v1/communities/<int:co_id>/priority-rounds": "401 422 422 422 422 422 422 422 422 422",
+    "POST /api/v1/communities/<int:co_id>/problems": "401 422 422 422 422 422 422 422 422 422",
+    "POST /api/v1/communities/<int:co_id>/proposals": "401 422 422 422 422 422 422 422 422 422",
+    "PUT /api/v1/priority-rounds/<int:round_id>/ballot": "401 422 422 422 422 422 422 422 422 422",
+    "POST /api/v1/priority-rounds/<int:round_id>/close": "401 403 403 403 403 403 403 403 403 200",
+    "PATCH /api/v1/proposals/<int:proposal_id>": "401 403 403 403 403 403 403 403 403 403",
+    "POST /api/v1/proposals/<int:proposal_id>/messages": "401 422 422 422 422 422 422 422 422 422",
+    "POST /api/v1/proposals/<int:proposal_id>/transitions": "401 422 422 422 422 422 422 422 422 422",
+    "POST /api/v1/proposals/<int:proposal_id>/updates": "401 422 422 422 422 422 422 422 422 422",
+    "PUT /api/v1/proposals/<int:proposal_id>/vote": "401 422 422 422 422 422 422 422 422 422",
     "POST /co/<int:co_id>/meetings/new": "302 403 403 403 403 403 403 403 403 200",
     "POST /co/<int:co_id>/members": "302 403 403 403 403 200 403 200 200 200",
     "POST /co/<int:co_id>/members/<int:membership_id>/invitation": "302 403 403 403 403 403 403 403 403 200",
@@ -117,6 +157,7 @@ EXPECTED = {
     "POST /meetings/<int:meeting_id>/edit": "302 403 403 403 403 403 403 403 403 200",
     "POST /notifications/<int:notification_id>/open": "302 403 403 403 403 302 403 403 403 403",
     "POST /notifications/read": "302 302 302 302 302 302 302 302 302 302",
+    "POST /open311/v2/requests.<any(json,xml):fmt>": "403 403 403 403 403 403 403 403 403 403",
     "POST /people/invite": "302 403 403 403 403 403 403 200 200 403",
     "POST /places/cos/<int:co_id>/edit": "302 403 403 403 403 403 403 302 302 403",
     "POST /places/municipalities/<int:municipality_id>/settlements/new": "302 403 403 403 403 403 403 200 200 403",
@@ -181,6 +222,7 @@ def _scene(world, make) -> dict[str, str]:
     person = make.member(world.co, name="Someone to manage")
     membership = person.membership_in(world.co.id)
     db.session.commit()
+    token_id = _api_token(person)[1]
     return {
         "co_id": str(world.co.id),
         "proposal_id": str(p.id),
@@ -198,21 +240,64 @@ def _scene(world, make) -> dict[str, str]:
         "name": "proposals",
         "token": "not-a-token",
         "filename": "css/app.css",
+        "fmt": "json",
+        "code": "water",
+        "request_id": str(problem.id),
+        "token_id": str(token_id),
+        "key_id": "999999",
     }
+
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _api_token(user) -> tuple[str, int]:
+    """A bearer token of ``user`` for the API (its value and id)."""
+    from consult.api.models import ApiToken
+
+    client = current_app.test_client()
+    r = client.post("/api/v1/auth/token", json={"login": user.login, "password": PASSWORD})
+    assert r.status_code == 201, r.get_json()
+    token = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+    ).first()
+    return r.get_json()["token"], token.id
 
 
 def _url(rule, values) -> str:
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values[m.group(1)], rule.rule)
 
 
-def _clients(app, world, login) -> dict:
-    clients = {}
+class _Visitor:
+    """One role: a browser logged in (pages) and a bearer token (the API)."""
+
+    def __init__(self, app, user, login):
+        self.client = app.test_client()
+        self.token = None
+        if user is not None:
+            login(user, self.client)
+            self.token = _api_token(user)[0]
+
+    def open(self, method, url):
+        headers = {}
+        if url.startswith("/api/") and self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        body = {"json": {}} if url.startswith("/api/") and method != "GET" else {}
+        return self.client.open(url, method=method, headers=headers, **body)
+
+
+def _visitors(app, world, login, tokens=None) -> dict:
+    visitors = {}
     for role in ROLES:
-        client = app.test_client()
-        if role != "anonymous":
-            login(getattr(world, role), client)
-        clients[role] = client
-    return clients
+        user = None if role == "anonymous" else getattr(world, role)
+        if tokens and role in tokens:  # keep the token made once for the test
+            visitor = _Visitor(app, None, login)
+            login(user, visitor.client)
+            visitor.token = tokens[role]
+        else:
+            visitor = _Visitor(app, user, login)
+        visitors[role] = visitor
+    return visitors
 
 
 def _key(method, rule) -> str:
@@ -221,13 +306,26 @@ def _key(method, rule) -> str:
 
 def _routes(app):
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        for method in ("GET", "POST"):
+        for method in METHODS:
             if method in rule.methods:
                 yield method, rule
 
 
-def _statuses(clients, method, url) -> str:
-    return " ".join(str(clients[role].open(url, method=method).status_code) for role in ROLES)
+def _statuses(visitors, method, url) -> str:
+    return " ".join(str(visitors[role].open(method, url).status_code) for role in ROLES)
+
+
+def _check(found: dict) -> None:
+    if os.environ.get("MATRIX_PRINT"):
+        for key, statuses in found.items():
+            print(f'    "{key}": "{statuses}",')
+        return
+    wrong = [
+        f"{key}\n   expected {EXPECTED[key]}\n   got      {statuses}"
+        for key, statuses in found.items()
+        if key in EXPECTED and statuses != EXPECTED[key]
+    ]
+    assert not wrong, "\n".join(wrong)
 
 
 def test_every_route_has_its_line(app):
@@ -240,38 +338,24 @@ def test_every_route_has_its_line(app):
 
 def test_get_routes(app, world, make, login):
     values = _scene(world, make)
-    clients = _clients(app, world, login)
-    found, wrong = {}, []
+    visitors = _visitors(app, world, login)
+    found = {
+        _key(method, rule): _statuses(visitors, method, _url(rule, values))
+        for method, rule in _routes(app)
+        if method == "GET"
+    }
+    _check(found)
+
+
+def test_routes_that_change_something(app, world, make, login):
+    """Each route on a scene of its own (an allowed action changes it), roles in order."""
+    first = _visitors(app, world, login)
+    tokens = {role: v.token for role, v in first.items() if v.token}
+    found = {}
     for method, rule in _routes(app):
-        if method != "GET":
+        if method == "GET":
             continue
-        key = _key(method, rule)
-        found[key] = _statuses(clients, method, _url(rule, values))
-        if key in EXPECTED and found[key] != EXPECTED[key]:
-            wrong.append(f"{key}\n   expected {EXPECTED[key]}\n   got      {found[key]}")
-    if os.environ.get("MATRIX_PRINT"):
-        for key, statuses in found.items():
-            print(f'    "{key}": "{statuses}",')
-        return
-    assert not wrong, "\n".join(wrong)
-
-
-def _post_rules(app):
-    return [rule for method, rule in _routes(app) if method == "POST"]
-
-
-def test_post_routes(app, world, make, login):
-    """Each POST route on a scene of its own (an allowed action changes it), roles in order."""
-    found, wrong = {}, []
-    for rule in _post_rules(app):
         values = _scene(world, make)
-        clients = _clients(app, world, login)
-        key = _key("POST", rule)
-        found[key] = _statuses(clients, "POST", _url(rule, values))
-        if key in EXPECTED and found[key] != EXPECTED[key]:
-            wrong.append(f"{key}\n   expected {EXPECTED[key]}\n   got      {found[key]}")
-    if os.environ.get("MATRIX_PRINT"):
-        for key, statuses in found.items():
-            print(f'    "{key}": "{statuses}",')
-        return
-    assert not wrong, "\n".join(wrong)
+        visitors = _visitors(app, world, login, tokens)
+        found[_key(method, rule)] = _statuses(visitors, method, _url(rule, values))
+    _check(found)

@@ -4,7 +4,7 @@ Lock order, everywhere (a transaction that needs several takes them in this orde
 transactions never wait for each other in a circle):
 
 1. the community organisation (``lock_row``: electorate, priority rounds);
-2. the proposal (``negotiation.service._lock``: ``FOR NO KEY UPDATE``, or the UPDATE of a
+2. the proposal (``negotiation.service.lock_proposal``: ``FOR NO KEY UPDATE``, or the UPDATE of a
    workflow transition, which takes the same lock);
 3. the vote round (``votes.service.lock_round``) or priority round;
 4. rows of the round: ballots, tallies, then audit events and notifications.

@@ -1,7 +1,7 @@
 """session tokens: ending every session of an account
 
 Revision ID: b7c1e2d3a4f5
-Revises: c4d1e2f3a5b6
+Revises: 9f51396a55e7
 Create Date: 2026-11-30 10:50:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "b7c1e2d3a4f5"
-down_revision = "c4d1e2f3a5b6"
+down_revision = "9f51396a55e7"
 branch_labels = None
 depends_on = None
 
