@@ -303,7 +303,7 @@ def test_co_home_proposal_and_thread_answer_304_until_they_change(
     # CSRF on, as in production: the tokens on the page differ on every render
     strict = csrf_app.test_client()
     with strict.session_transaction() as session:
-        session["_user_id"] = str(world.leader.id)
+        session["_user_id"] = world.leader.get_id()
         session["_fresh"] = True
     tags = {}
     for url in pages:
