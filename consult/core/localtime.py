@@ -31,6 +31,8 @@ def from_local(wall_time: datetime, timezone: str, field: str | None = None) -> 
     """
     zone = ZoneInfo(timezone)
     wall = wall_time.replace(tzinfo=None, second=0, microsecond=0)
+    if not 1900 <= wall.year <= 2999:  # the calendar's ends overflow in other zones
+        raise WallTimeRefused(_("Enter a date between the years 1900 and 2999."), field)
     first = wall.replace(tzinfo=zone, fold=0)
     second = wall.replace(tzinfo=zone, fold=1)
     if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
