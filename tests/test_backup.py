@@ -90,7 +90,9 @@ def migrated(empty_database, tmp_path):
 
         co = db.session.get(CommunityOrganisation, co)
         leader = db.session.scalar(select(User).where(User.role == "admin"))
-        rnd = priorities.open_round(co, by=leader, title="What first?")
+        rnd = priorities.current_round(co.id) or priorities.open_round(
+            co, by=leader, title="What first?"
+        )
         priorities.close_round(rnd, by=leader)
         db.session.commit()
         yield app
