@@ -117,6 +117,7 @@ EXPECTED = {
     "GET /proposals/<int:proposal_id>/submit": "302 403 403 403 403 403 403 403 403 200",
     "GET /proposals/<int:proposal_id>/tally": "302 403 403 403 403 403 403 403 403 302",
     "GET /proposals/<int:proposal_id>/thread": "302 403 403 403 403 200 200 200 200 200",
+    "GET /proposals/<int:proposal_id>/thread/offers/<int:message_id>/vote/close": "302 403 403 403 403 403 403 403 403 200",
     "GET /proposals/<int:proposal_id>/thread/offers/<int:message_id>/tally": "302 404 404 404 404 404 404 404 404 404",
     "GET /proposals/<int:proposal_id>/versions/<int:number>": "302 403 403 403 403 200 200 200 200 200",
     "GET /proposals/<int:proposal_id>/versions/<int:number>/dossier": "302 403 403 403 403 200 200 200 200 200",
