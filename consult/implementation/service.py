@@ -62,12 +62,17 @@ def _check_day(proposal: Proposal, day: date | None, field: str, today: date) ->
 
 
 def start_works(
-    proposal: Proposal, by: User, started_on: date | None, *, today: date | None = None
+    proposal: Proposal,
+    by: User,
+    started_on: date | None,
+    *,
+    today: date | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Agreed → in progress, with the day works started (not before the agreement, not in
     the future). Audited; the CO's leaders are told."""
     check_transition(proposal, "start", by)
-    today = today or local_today(proposal)
+    today = today or local_today(proposal, now)
     started_on = _check_day(proposal, started_on, "started_on", today)
     if proposal.agreed_at is not None:
         agreed_on = local_today(proposal, proposal.agreed_at)
@@ -80,7 +85,7 @@ def start_works(
                 field="started_on",
             )
     proposal.started_on = started_on
-    apply_transition(proposal, "start", by, started_on=started_on)
+    apply_transition(proposal, "start", by, now=now, started_on=started_on)
 
 
 def complete_works(
@@ -91,12 +96,13 @@ def complete_works(
     actual_cost: Decimal | None,
     households_benefited: int | None,
     today: date | None = None,
+    now: datetime | None = None,
 ) -> list[int]:
     """In progress → completed, with the completion date, the actual cost and the households
     actually benefiting (all required). Progress becomes 100% and the problems the proposal
     answers are marked resolved. Returns the ids of the problems it resolved."""
     check_transition(proposal, "complete", by)
-    today = today or local_today(proposal)
+    today = today or local_today(proposal, now)
     completed_on = _check_day(proposal, completed_on, "completed_on", today)
     if proposal.started_on and completed_on < proposal.started_on:
         raise ImplementationError(
@@ -118,7 +124,7 @@ def complete_works(
     if households_benefited < 0:
         raise ImplementationError(_l("Cannot be negative."), field="households_benefited")
 
-    now = utcnow()
+    now = now or utcnow()
     before = proposal.progress_percent
     proposal.completed_on = completed_on
     proposal.actual_cost = actual_cost
@@ -135,6 +141,7 @@ def complete_works(
         proposal,
         "complete",
         by,
+        now=now,
         completed_on=completed_on,
         actual_cost=actual_cost,
         households_benefited=households_benefited,
@@ -155,6 +162,7 @@ def post_update(
     note: str | None = None,
     spent: Decimal | None = None,
     uploads: Iterable = (),
+    now: datetime | None = None,
 ) -> ImplementationUpdate:
     """A progress report by the municipality or staff while works are in progress: the new
     percentage, an optional note, spending and photos. Going backwards needs a note."""
@@ -182,14 +190,20 @@ def post_update(
         raise ImplementationError(
             _l("Nothing new to report: change the progress, or add a note, spending or photos.")
         )
+    now = now or utcnow()
     update = ImplementationUpdate(
-        proposal_id=proposal.id, author_id=by.id, progress_percent=progress, note=note, spent=spent
+        proposal_id=proposal.id,
+        author_id=by.id,
+        progress_percent=progress,
+        note=note,
+        spent=spent,
+        created_at=now,
     )
     db.session.add(update)
     db.session.flush()
     files = attachments.store(uploads, owner=update, by=by)
     proposal.progress_percent = progress
-    proposal.updated_at = utcnow()
+    proposal.updated_at = now
     record(
         "implementation.updated",
         update,

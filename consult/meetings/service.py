@@ -14,6 +14,7 @@ from consult.audit.service import record
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation, Membership
 from consult.core import localtime
+from consult.core.db import utcnow
 from consult.core.enums import MeetingKind
 from consult.core.refusal import Refusal
 from consult.extensions import db
@@ -115,13 +116,20 @@ def log_meeting(
     by: User,
     present: list[int] = (),
     uploads: list[attachments.Upload] = (),
+    now: datetime | None = None,
     **details,
 ) -> Meeting:
-    """Record a meeting the CO held, who was there, and its photos or scanned sheets."""
+    """Record a meeting the CO held, who was there, and its photos or scanned sheets;
+    ``now`` is when it is recorded (the current time unless given)."""
     meeting = Meeting(
-        organisation=co, recorded_by_id=by.id, women_present=0, men_present=0, other_present=0
+        organisation=co,
+        recorded_by_id=by.id,
+        women_present=0,
+        men_present=0,
+        other_present=0,
+        created_at=now or utcnow(),
     )
-    _set_details(meeting, details)
+    _set_details(meeting, details, now)
     db.session.add(meeting)
     db.session.flush()
     _set_attendance(meeting, present)
@@ -171,7 +179,7 @@ def problems_raised(meeting: Meeting) -> list:
     return list(meeting.problems_raised)
 
 
-def _set_details(meeting: Meeting, details: dict) -> None:
+def _set_details(meeting: Meeting, details: dict, now: datetime | None = None) -> None:
     unknown = set(details) - set(FIELDS)
     if unknown:
         raise TypeError(f"not meeting fields: {sorted(unknown)}")
@@ -183,7 +191,7 @@ def _set_details(meeting: Meeting, details: dict) -> None:
         setattr(meeting, name, value)
     if meeting.held_at is None or meeting.held_at.tzinfo is None:
         raise MeetingError(_l("Enter the date and time of the meeting."))
-    check_meeting_day(meeting.organisation, meeting.held_at)
+    check_meeting_day(meeting.organisation, meeting.held_at, now)
 
 
 def _set_attendance(meeting: Meeting, membership_ids) -> None:

@@ -155,6 +155,7 @@ def counter_offer(
     timeline: str | None = None,
     body: str | None = None,
     uploads: Iterable[Upload] = (),
+    now: datetime | None = None,
 ) -> Message:
     """The municipality's officer offers other terms for the latest version.
 
@@ -214,6 +215,7 @@ def counter_offer(
         "counter_offer",
         by,
         notify_other_side=proposal.state != ProposalState.NEGOTIATING,
+        now=now,
         version=base.number,
         replaces=replaced,
         **offer,
@@ -225,6 +227,7 @@ def counter_offer(
         body,
         version=base,
         offer_status=CounterOfferStatus.PENDING,
+        now=now,
         **offer,
     )
     store(uploads, owner=message, by=by)
@@ -247,7 +250,9 @@ def _answerable(proposal: Proposal, offer: Message, *, in_vote: bool = False) ->
         )
 
 
-def _accept_offer(proposal: Proposal, by: User, offer: Message, note: str | None, **detail):
+def _accept_offer(
+    proposal: Proposal, by: User, offer: Message, note: str | None, *, now=None, **detail
+):
     latest = latest_version(proposal)
     if latest is None or offer.version_id != latest.id:
         raise CounterOfferError(
@@ -259,6 +264,7 @@ def _accept_offer(proposal: Proposal, by: User, offer: Message, note: str | None
         number=latest.number + 1,
         reason="counter-offer accepted",
         created_by_id=by.id,
+        created_at=now or utcnow(),
         **terms,
     )
     db.session.add(version)
@@ -272,23 +278,29 @@ def _accept_offer(proposal: Proposal, by: User, offer: Message, note: str | None
         "answer_counter_offer",
         by,
         notify_other_side=False,  # the decision message below tells the officers
+        now=now,
         answer="accepted",
         offer_id=offer.id,
         version=version.number,
         terms=version.terms(),
         **detail,
     )
-    add_message(proposal, by, MessageKind.DECISION, note, decision=Decision.ACCEPT, version=version)
+    add_message(
+        proposal, by, MessageKind.DECISION, note, decision=Decision.ACCEPT, version=version, now=now
+    )
     return version
 
 
-def _reject_offer(proposal: Proposal, by: User, offer: Message, reason: str, **detail) -> Message:
+def _reject_offer(
+    proposal: Proposal, by: User, offer: Message, reason: str, *, now=None, **detail
+) -> Message:
     offer.offer_status = CounterOfferStatus.REJECTED
     apply_transition(
         proposal,
         "answer_counter_offer",
         by,
         notify_other_side=False,
+        now=now,
         answer="rejected",
         offer_id=offer.id,
         reason=reason,
@@ -301,11 +313,12 @@ def _reject_offer(proposal: Proposal, by: User, offer: Message, reason: str, **d
         reason,
         decision=Decision.DECLINE,
         version=offer.version,
+        now=now,
     )
 
 
 def accept_counter_offer(
-    proposal: Proposal, by: User, offer: Message, note: str | None = None
+    proposal: Proposal, by: User, offer: Message, note: str | None = None, *, now=None
 ) -> ProposalVersion:
     """The CO's leader accepts a counter-offer: its terms become a new immutable version
     (and the proposal's terms); the officer can then accept that version. The proposal row
@@ -314,10 +327,12 @@ def accept_counter_offer(
     check_transition(proposal, "answer_counter_offer", by)
     _answerable(proposal, offer)
     note = clean_body(note, required=False)
-    return _accept_offer(proposal, by, offer, note)
+    return _accept_offer(proposal, by, offer, note, now=now)
 
 
-def reject_counter_offer(proposal: Proposal, by: User, offer: Message, reason: str | None):
+def reject_counter_offer(
+    proposal: Proposal, by: User, offer: Message, reason: str | None, *, now=None
+):
     """The CO's leader rejects a counter-offer with a reason; the negotiation goes on."""
     lock_proposal(proposal)
     check_transition(proposal, "answer_counter_offer", by)
@@ -327,7 +342,7 @@ def reject_counter_offer(proposal: Proposal, by: User, offer: Message, reason: s
         raise CounterOfferError(
             _l("Say why the community rejects it; the municipality will read it."), field="reason"
         )
-    return _reject_offer(proposal, by, offer, reason)
+    return _reject_offer(proposal, by, offer, reason, now=now)
 
 
 def _open_offer_vote(
@@ -378,8 +393,9 @@ def put_counter_offer_to_vote(
         raise CounterOfferError(
             _l("Only a counter-offer that raises the community's share is put to a vote.")
         )
+    now = now or utcnow()
     try:
-        rnd = _open_offer_vote(proposal, offer, by, closes_at, now or utcnow())
+        rnd = _open_offer_vote(proposal, offer, by, closes_at, now)
     except votes.VoteError as error:
         raise CounterOfferError(str(error), field=error.field) from None
     offer.offer_status = CounterOfferStatus.IN_VOTE
@@ -388,6 +404,7 @@ def put_counter_offer_to_vote(
         "answer_counter_offer",
         by,
         notify_other_side=False,
+        now=now,
         answer="put to vote",
         offer_id=offer.id,
         round_id=rnd.id,
@@ -405,7 +422,9 @@ def offer_round(offer: Message) -> VoteRound | None:
     )
 
 
-def cast_offer_vote(proposal: Proposal, member: User, offer: Message, choice: VoteChoice) -> str:
+def cast_offer_vote(
+    proposal: Proposal, member: User, offer: Message, choice: VoteChoice, *, now=None
+) -> str:
     """A member votes yes/no/abstain on the counter-offer in vote."""
     if offer.proposal_id != proposal.id:
         raise CounterOfferError(_l("This is not a counter-offer on this proposal."))
@@ -416,6 +435,7 @@ def cast_offer_vote(proposal: Proposal, member: User, offer: Message, choice: Vo
             choice,
             subject=VoteSubject.COUNTER_OFFER,
             counter_offer_id=offer.id,
+            now=now,
         )
     except votes.VoteError as error:
         raise CounterOfferError(str(error)) from None
@@ -458,7 +478,7 @@ def close_offer_vote(proposal: Proposal, by: User, offer: Message, *, now=None):
         result=b.result.value,
     )
     if rnd.result == VoteResult.APPROVED:
-        return rnd, _accept_offer(proposal, by, offer, None, round_id=rnd.id)
+        return rnd, _accept_offer(proposal, by, offer, None, now=now, round_id=rnd.id)
     # Written down in the leader's language, as if they had typed it.
     reason = gettext(
         "The members did not approve the counter-offer (%(result)s: %(yes)d yes, %(no)d no, "
@@ -469,5 +489,5 @@ def close_offer_vote(proposal: Proposal, by: User, offer: Message, *, now=None):
         abstain=b.abstain,
         members=b.members,
     )
-    _reject_offer(proposal, by, offer, reason, round_id=rnd.id)
+    _reject_offer(proposal, by, offer, reason, now=now, round_id=rnd.id)
     return rnd, None

@@ -349,6 +349,7 @@ def post_message(
     body: str | None,
     *,
     uploads: Iterable[Upload] = (),
+    now: datetime | None = None,
     **offer,
 ) -> Message:
     """Post a comment or question by ``by`` in ``proposal``'s thread, with checked files.
@@ -370,24 +371,32 @@ def post_message(
             "question",
             by,
             notify_other_side=proposal.state != ProposalState.NEGOTIATING,
+            now=now,
         )
-    message = add_message(proposal, by, kind, body)
+    message = add_message(proposal, by, kind, body, now=now)
     store(uploads, owner=message, by=by)
     return message
 
 
-def acknowledge(proposal: Proposal, by: User, note: str | None = None) -> Message:
+def acknowledge(
+    proposal: Proposal, by: User, note: str | None = None, *, now: datetime | None = None
+) -> Message:
     """The officer confirms receipt: submitted → under review, with a status note."""
     lock_proposal(proposal)
     note = clean_body(note, required=False)
-    apply_transition(proposal, "acknowledge", by)
+    apply_transition(proposal, "acknowledge", by, now=now)
     return add_message(
-        proposal, by, MessageKind.STATUS_NOTE, note, version=latest_version(proposal)
+        proposal, by, MessageKind.STATUS_NOTE, note, version=latest_version(proposal), now=now
     )
 
 
 def accept(
-    proposal: Proposal, by: User, version_id: int | None, note: str | None = None
+    proposal: Proposal,
+    by: User,
+    version_id: int | None,
+    note: str | None = None,
+    *,
+    now: datetime | None = None,
 ) -> Message:
     """The officer accepts exactly the latest version: → agreed.
 
@@ -404,23 +413,31 @@ def accept(
                 "Read the latest version and accept again."
             )
         )
-    apply_transition(proposal, "accept", by, version=latest.number)
-    now = utcnow()
+    now = now or utcnow()
+    apply_transition(proposal, "accept", by, now=now, version=latest.number)
     latest.agreed_at = now
     latest.agreed_by_id = by.id
     proposal.agreed_at = now
     return add_message(
-        proposal, by, MessageKind.DECISION, note, decision=Decision.ACCEPT, version=latest
+        proposal,
+        by,
+        MessageKind.DECISION,
+        note,
+        decision=Decision.ACCEPT,
+        version=latest,
+        now=now,
     )
 
 
-def decline(proposal: Proposal, by: User, reason: str | None) -> Message:
+def decline(
+    proposal: Proposal, by: User, reason: str | None, *, now: datetime | None = None
+) -> Message:
     """The officer declines, giving the community a reason: → declined."""
     lock_proposal(proposal)
     reason = clean_body(reason, required=False)
     if not reason:
         raise NegotiationError(_l("Give the reason for declining; the community will read it."))
-    apply_transition(proposal, "decline", by, reason=reason)
+    apply_transition(proposal, "decline", by, now=now, reason=reason)
     return add_message(
         proposal,
         by,
@@ -428,6 +445,7 @@ def decline(proposal: Proposal, by: User, reason: str | None) -> Message:
         reason,
         decision=Decision.DECLINE,
         version=latest_version(proposal),
+        now=now,
     )
 
 
@@ -515,6 +533,7 @@ def add_message(
     *,
     decision: Decision | None = None,
     version: ProposalVersion | None = None,
+    now: datetime | None = None,
     **offer,
 ) -> Message:
     """Store a message, start the response clock if the municipality speaks first, audit it
@@ -522,6 +541,7 @@ def add_message(
     side = side_of(by, proposal)
     if side is None:
         raise NegotiationError(_l("You cannot write in this thread."))
+    now = now or utcnow()
     message = Message(
         proposal_id=proposal.id,
         author_id=by.id,
@@ -530,11 +550,12 @@ def add_message(
         body=body,
         decision=decision,
         version_id=version.id if version is not None else None,
+        created_at=now,
         **offer,
     )
     db.session.add(message)
     if side == Side.MUNICIPALITY and proposal.first_response_at is None:
-        proposal.first_response_at = utcnow()
+        proposal.first_response_at = now
     db.session.flush()
     record(
         "message.posted",

@@ -3,6 +3,8 @@
 Services check the rule, change state, write the audit event and flush; the view commits.
 """
 
+from datetime import datetime
+
 from flask_babel import lazy_gettext as _l
 
 from consult.attachments import service as attachments
@@ -38,10 +40,17 @@ def report_problem(
     by: User,
     meeting: Meeting | None = None,
     uploads: list[attachments.Upload] = (),
+    now: datetime | None = None,
     **details,
 ) -> Problem:
-    """Record a problem for ``co``, optionally raised at one of its meetings, with photos."""
-    problem = Problem(organisation=co, reported_by_id=by.id, status=ProblemStatus.OPEN)
+    """Record a problem for ``co``, optionally raised at one of its meetings, with photos;
+    ``now`` is when it is recorded (the current time unless given)."""
+    problem = Problem(
+        organisation=co,
+        reported_by_id=by.id,
+        status=ProblemStatus.OPEN,
+        created_at=now or utcnow(),
+    )
     _set_details(problem, details)
     _set_meeting(problem, co.id, meeting)
     db.session.add(problem)

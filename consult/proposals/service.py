@@ -45,6 +45,7 @@ def apply_transition(
     *,
     target: ProposalState | None = None,
     notify_other_side: bool = True,
+    now: datetime | None = None,
     **detail,
 ) -> ProposalState:
     """Move ``proposal`` by ``action`` as the workflow table allows for ``by``'s role.
@@ -55,7 +56,7 @@ def apply_transition(
     before = proposal.state
     after = workflow.next_state(before, action, _actor(by, proposal), target)
     proposal.state = after
-    proposal.updated_at = utcnow()
+    proposal.updated_at = now or utcnow()
     record(
         f"proposal.{action}",
         proposal,
@@ -200,7 +201,12 @@ def _check_problems(co_id: int, problems: list[Problem], proposal: Proposal | No
 
 
 def draft_proposal(
-    co: CommunityOrganisation, by: User, terms: dict, problems: list[Problem] = ()
+    co: CommunityOrganisation,
+    by: User,
+    terms: dict,
+    problems: list[Problem] = (),
+    *,
+    now: datetime | None = None,
 ) -> Proposal:
     """Create a draft proposal for ``co`` in its municipality's currency; audited."""
     currency = co.municipality.currency
@@ -213,6 +219,7 @@ def draft_proposal(
         currency=currency,
         state=ProposalState.DRAFT,
         created_by_id=by.id,
+        created_at=now or utcnow(),
         **clean,
     )
     p.problems = problems
@@ -285,6 +292,7 @@ def open_vote(
         "open_vote",
         by,
         notify_other_side=False,  # an internal matter of the CO: its members are told below
+        now=now,
         round_id=rnd.id,
         closes_at=closes_at,
         quorum_percent=rnd.quorum_percent,
@@ -345,6 +353,7 @@ def close_vote(proposal: Proposal, by: User | None, *, now: datetime | None = No
         by,
         target=target,
         notify_other_side=False,  # members are told below
+        now=now,
         round_id=rnd.id,
         result=result,
         yes=b.yes,
@@ -447,6 +456,7 @@ def submit(proposal: Proposal, by: User, *, now: datetime | None = None) -> Prop
         number=(last or 0) + 1,
         reason="submitted",
         created_by_id=by.id,
+        created_at=now,
         **proposal.terms(),
     )
     db.session.add(version)
@@ -462,6 +472,7 @@ def submit(proposal: Proposal, by: User, *, now: datetime | None = None) -> Prop
         "submit",
         by,
         notify_other_side=False,
+        now=now,
         version=version.number,
         terms=version.terms(),
     )
@@ -496,7 +507,7 @@ def withdraw(proposal: Proposal, by: User, reason: str, *, now: datetime | None 
     rnd = votes.lock_round(proposal)
     if rnd is not None:
         votes.set_aside(rnd, now=now)
-    apply_transition(proposal, "withdraw", by, reason=reason)
+    apply_transition(proposal, "withdraw", by, now=now, reason=reason)
     for pr in proposal.problems:
         if pr.status == ProblemStatus.ADDRESSED and not _answered_elsewhere(pr, proposal):
             pr.status = ProblemStatus.OPEN
