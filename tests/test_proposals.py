@@ -1,6 +1,6 @@
 """Proposals: drafting, editing, submission, revision, withdrawal, versions, the page."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from consult.audit.models import AuditEvent
 from consult.core.db import utcnow
 from consult.core.enums import ProblemStatus, ProposalState, VoteChoice
+from consult.core.formatting import local_datetime
 from consult.extensions import db
 from consult.notifications.models import Notification
 from consult.proposals import service
@@ -357,6 +358,20 @@ def test_audit_trail_hides_how_members_voted(world, make, client, login):
     assert r.status_code == 200
     assert b"vote.cast" in r.data and b"proposal.open_vote" in r.data
     assert b"<dt>choice</dt>" not in r.data
+
+
+def test_audit_trail_shows_times_on_the_municipality_clock_without_seconds(
+    world, make, client, login
+):
+    p = make.proposal(world.co)
+    closes_at = datetime(2031, 6, 3, 9, 13, 27, tzinfo=UTC)
+    service.open_vote(p, world.leader, closes_at)
+    db.session.commit()
+    login(world.leader)
+    page = client.get(f"/proposals/{p.id}/audit").get_data(as_text=True)
+    assert "<dt>closes_at</dt>" in page
+    assert "9:13:27" not in page and "2031-06-03" not in page
+    assert local_datetime(closes_at, p.municipality.timezone) in page
 
 
 def test_other_co_and_outsiders_cannot_see(world, make, client, login):

@@ -1,5 +1,7 @@
 """Proposals: drafting, the member vote, show-of-hands tallies, submission and after."""
 
+from datetime import datetime
+
 from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -227,7 +229,7 @@ def audit(proposal_id: int):
             e,
             people.get(e.actor_id),
             {
-                k: v
+                k: _as_shown(v, proposal.municipality.timezone)
                 for k, v in (e.detail or {}).items()
                 if k not in _SECRET_DETAIL.get(e.action, ()) and v is not None
             },
@@ -235,6 +237,23 @@ def audit(proposal_id: int):
         for e in events
     ]
     return render_template("proposals/audit.html", p=proposal, rows=rows)
+
+
+def _as_shown(value, timezone: str):
+    """An audit detail as the page shows it: an instant (kept as ISO text) on the
+    municipality's clock without seconds, like every other time on the site."""
+    if isinstance(value, dict):
+        return {k: _as_shown(v, timezone) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_shown(v, timezone) for v in value]
+    if isinstance(value, str) and len(value) > 19 and value[10] in "T ":
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if instant.tzinfo is not None:
+            return local_datetime(instant, timezone)
+    return value
 
 
 # --- the member vote ------------------------------------------------------------------------
