@@ -1,38 +1,32 @@
 """How the demo writes its programme: people and COs, meetings, problems, proposals in every
-workflow state, threads and member votes (through the votes service, ``now=`` their
-dates, so their counts and results are the rules' own)."""
+workflow state, threads, member votes and works — through the services, each ``now=`` its date,
+so the demo's history is the rules' own (a state the workflow would refuse cannot be seeded)."""
 
 from datetime import timedelta
 from decimal import Decimal
 
 from flask import current_app
 
-from consult.audit.service import record
 from consult.auth.models import User
-from consult.communities.models import CommunityOrganisation, Membership
+from consult.communities import service as communities
 from consult.core.db import utcnow
 from consult.core.enums import (
     COStatus,
-    CounterOfferStatus,
-    Decision,
     MembershipRole,
     MessageKind,
-    ProblemStatus,
     ProposalState,
-    Side,
     UserRole,
     VoteChoice,
-    VoteSubject,
 )
 from consult.extensions import db
-from consult.implementation.models import ImplementationUpdate
-from consult.meetings.models import Attendance, Meeting
-from consult.negotiation.models import Message
+from consult.implementation import service as works
+from consult.meetings.service import log_meeting
+from consult.negotiation import offers
+from consult.negotiation import service as thread
 from consult.priorities import counting
 from consult.priorities import service as priorities
-from consult.problems.models import Problem
-from consult.proposals.models import Proposal, ProposalVersion
-from consult.votes import service as votes
+from consult.problems.service import report_problem
+from consult.proposals import service as proposals
 
 
 def _not_the_demo_member(members):
@@ -46,6 +40,9 @@ class Builder:
         self.now = utcnow()
         self.password_hash = None
         self.phone_seq = 0
+        #: the leader of each CO (by id), who reports its problems
+        self.leaders = {}
+        self.staff = self.admin = None
 
     # --- people ------------------------------------------------------------------------
 
@@ -58,25 +55,21 @@ class Builder:
         db.session.add(user)
         return user
 
-    def co_with_members(self, settlement, name, names, phone_prefix, formed):
-        """A CO whose first person leads it; phones are ``phone_prefix`` + 001, 002, …"""
-        co = CommunityOrganisation(
-            settlement=settlement, name=name, formed_on=formed, status=COStatus.ACTIVE
-        )
-        db.session.add(co)
+    def co_with_members(
+        self, settlement, name, names, phone_prefix, formed, status=COStatus.ACTIVE
+    ):
+        """A CO whose first person leads it, registered by staff; phones are ``phone_prefix``
+        + 001, 002, …"""
+        by = self.staff
+        co = communities.register_co(settlement, by=by, name=name, formed_on=formed, status=status)
         roles = {0: MembershipRole.LEADER, 2: MembershipRole.SECRETARY, 3: MembershipRole.TREASURER}
         members = []
         for i, (person_name, gender) in enumerate(names):
             user = self.person(person_name, gender, phone=f"{phone_prefix}{i + 1:03d}")
-            m = Membership(
-                user=user,
-                organisation=co,
-                joined_on=formed,
-                role=roles.get(i, MembershipRole.MEMBER),
-            )
-            db.session.add(m)
-            members.append(m)
-        db.session.flush()
+            db.session.flush()
+            role = roles.get(i, MembershipRole.MEMBER)
+            members.append(communities.add_member(co, user, role, by=by, joined_on=formed))
+        self.leaders[co.id] = members[0].user
         return co, members
 
     # --- the programme -----------------------------------------------------------------
@@ -96,10 +89,14 @@ class Builder:
         minutes=None,
         decisions=None,
     ):
-        mt = Meeting(
-            organisation=co,
+        held_at = self.now - timedelta(days=days_ago)
+        return log_meeting(
+            co,
+            by=members[0].user,
+            present=[m.id for m in members[:present]],
+            now=min(held_at, self.now),  # a meeting to come is recorded today
             kind=kind,
-            held_at=self.now - timedelta(days=days_ago),
+            held_at=held_at,
             place="Community hall",
             agenda=agenda,
             minutes=minutes,
@@ -107,30 +104,19 @@ class Builder:
             women_present=women,
             men_present=men,
             other_present=other,
-            recorded_by_id=members[0].user.id,
         )
-        db.session.add(mt)
-        for m in members[:present]:
-            db.session.add(Attendance(meeting=mt, membership=m))
-        db.session.flush()
-        record("meeting.logged", mt, members[0].user, co_id=co.id)
-        return mt
 
     def problem(self, co, meeting, title, category, households, description):
-        pr = Problem(
-            organisation=co,
+        return report_problem(
+            co,
+            by=self.leaders[co.id],
             meeting=meeting,
+            now=self.now - timedelta(days=70),
             title=title,
             category=category,
             households_affected=households,
             description=description,
-            reported_by_id=None,
-            status=ProblemStatus.OPEN,
-            created_at=self.now - timedelta(days=70),
         )
-        db.session.add(pr)
-        db.session.flush()
-        return pr
 
     def proposal(
         self,
@@ -144,7 +130,6 @@ class Builder:
         state,
         *,
         households,
-        currency,
         problems=(),
         votes=(),
         officer=None,
@@ -152,245 +137,150 @@ class Builder:
         negotiation=False,
         progress=0,
     ):
+        """A proposal taken to ``state`` by the workflow's own steps, each on its date."""
         leader = members[0].user
         created = self.now - timedelta(days=(submitted_days_ago or 10) + 20)
-        p = Proposal(
-            organisation=co,
-            municipality_id=co.settlement.municipality_id,
-            title=title,
-            description=f"{title}. Prepared with the members at a general assembly.",
-            infrastructure_type=kind,
-            location=co.settlement.name,
-            currency=currency,
-            estimated_cost=cost,
-            community_cash=cash,
-            community_labour=labour,
-            amount_requested=cost - cash - labour,
-            households_benefiting=households,
-            timeline="3 months, before the rainy season",
-            state=ProposalState.DRAFT,
-            created_by_id=leader.id,
-            created_at=created,
-            latitude=co.settlement.latitude,
-            longitude=co.settlement.longitude,
-        )
-        p.problems = list(problems)
-        db.session.add(p)
-        db.session.flush()
-        record("proposal.created", p, leader, proposal_id=p.id, co_id=co.id)
+        terms = {
+            "title": title,
+            "description": f"{title}. Prepared with the members at a general assembly.",
+            "infrastructure_type": kind,
+            "location": co.settlement.name,
+            "latitude": co.settlement.latitude,
+            "longitude": co.settlement.longitude,
+            "estimated_cost": cost,
+            "community_cash": cash,
+            "community_labour": labour,
+            "amount_requested": cost - cash - labour,
+            "households_benefiting": households,
+            "timeline": "3 months, before the rainy season",
+        }
+        p = proposals.draft_proposal(co, leader, terms, problems, now=created)
         if votes:
             self.vote(p, members, votes, closed=state != ProposalState.VOTING)
-        if state == ProposalState.VOTING:
-            p.state = state
-            return p
-        if state in (ProposalState.DRAFT, ProposalState.WITHDRAWN) and not votes:
-            p.state = state
-            return p
+        if state == ProposalState.WITHDRAWN:
+            proposals.withdraw(
+                p,
+                leader,
+                "The school will build the fence itself.",
+                now=created + timedelta(days=5),
+            )
+        if state in (ProposalState.DRAFT, ProposalState.VOTING, ProposalState.WITHDRAWN):
+            return self._reached(p, state)
         if state == ProposalState.APPROVED:
-            p.state = state
-            return p
+            return self._reached(p, state)
         # Submitted, and what the municipality did next.
         submitted = self.now - timedelta(days=submitted_days_ago)
-        p.submitted_at = submitted
-        v1 = ProposalVersion(
-            proposal=p,
-            number=1,
-            reason="submitted",
-            created_by_id=leader.id,
-            created_at=submitted,
-            **p.terms(),
-        )
-        db.session.add(v1)
-        for pr in p.problems:
-            pr.status = ProblemStatus.ADDRESSED
-        db.session.flush()
-        record(
-            "proposal.submit",
-            p,
-            leader,
-            proposal_id=p.id,
-            co_id=co.id,
-            before="approved",
-            after="submitted",
-        )
+        proposals.submit(p, leader, now=submitted)
         if state == ProposalState.SUBMITTED:
-            p.state = state
-            return p
+            return self._reached(p, state)
         first = submitted + timedelta(days=min(5, submitted_days_ago - 1))
-        p.first_response_at = first
-        self.message(
-            p,
-            officer,
-            Side.MUNICIPALITY,
-            MessageKind.STATUS_NOTE,
-            first,
-            "Received. The district engineer will visit the site.",
-            v1,
+        thread.acknowledge(
+            p, officer, "Received. The district engineer will visit the site.", now=first
         )
         if state == ProposalState.DECLINED:
-            self.message(
+            thread.decline(
                 p,
                 officer,
-                Side.MUNICIPALITY,
-                MessageKind.DECISION,
-                first + timedelta(days=3),
                 "The hall is on land planned for the road widening; we cannot fund "
                 "a roof there. Please propose another site.",
-                v1,
-                decision=Decision.DECLINE,
+                now=first + timedelta(days=3),
             )
-            p.state = state
-            return p
+            return self._reached(p, state)
         if negotiation:
-            self.negotiate(p, members, officer, leader, v1, first, negotiation)
-            p.state = state
-            return p
+            self.negotiate(p, members, officer, leader, first, negotiation)
+            return self._reached(p, state)
         if state == ProposalState.UNDER_REVIEW:
-            p.state = state
-            return p
+            return self._reached(p, state)
         # Agreed, then built.
         agreed = first + timedelta(days=4)
-        v1.agreed_at, v1.agreed_by_id = agreed, officer.id
-        p.agreed_at = agreed
-        self.message(
-            p,
-            officer,
-            Side.MUNICIPALITY,
-            MessageKind.DECISION,
-            agreed,
-            "Agreed as submitted.",
-            v1,
-            decision=Decision.ACCEPT,
-        )
+        version = thread.latest_version(p)
+        thread.accept(p, officer, version.id, "Agreed as submitted.", now=agreed)
         if state == ProposalState.AGREED:
-            p.state = state
-            return p
-        p.started_on = (agreed + timedelta(days=10)).date()
-        p.progress_percent = progress
-        for pct in range(25, progress + 1, 25):
-            db.session.add(
-                ImplementationUpdate(
-                    proposal=p,
-                    author_id=officer.id,
-                    progress_percent=pct,
-                    note=f"Works {pct}% done.",
-                    created_at=agreed + timedelta(days=10 + pct),
-                )
-            )
+            return self._reached(p, state)
+        started = agreed + timedelta(days=10)
+        works.start_works(p, officer, started.date(), now=started)
+        steps = list(range(25, progress + 1, 25))
+        if progress % 25:
+            steps.append(progress)
+        last = started
+        for pct in steps:
+            last = agreed + timedelta(days=10 + pct)
+            works.post_update(p, officer, progress=pct, note=f"Works {pct}% done.", now=last)
         if state == ProposalState.COMPLETED:
-            p.completed_on = (agreed + timedelta(days=90)).date()
-            p.actual_cost = p.estimated_cost - Decimal("500000")
-            p.households_benefited = households + 12
-            for pr in p.problems:
-                pr.status = ProblemStatus.RESOLVED
-        p.state = state
+            works.complete_works(
+                p,
+                officer,
+                completed_on=(agreed + timedelta(days=90)).date(),
+                actual_cost=p.estimated_cost - Decimal("500000"),
+                households_benefited=households + 12,
+                now=last,
+            )
+        return self._reached(p, state)
+
+    @staticmethod
+    def _reached(p, state):
+        if p.state != state:
+            raise RuntimeError(f"demo: {p.title!r} reached {p.state}, not {state}")
         return p
 
-    def negotiate(self, p, members, officer, leader, v1, first, how):
+    def negotiate(self, p, members, officer, leader, first, how):
         """A thread with a question, a reply and a counter-offer that is ``how``: "pending",
         "accepted" (it became version 2) or "in_vote" (put to the members)."""
-        self.message(
+        thread.post_message(
             p,
             officer,
-            Side.MUNICIPALITY,
             MessageKind.QUESTION,
-            first + timedelta(days=1),
             "Can the works connect to the main sewer on Street 271?",
-            v1,
+            now=first + timedelta(days=1),
         )
-        self.message(
+        thread.post_message(
             p,
             leader,
-            Side.COMMUNITY,
             MessageKind.COMMENT,
-            first + timedelta(days=2),
             "Yes. Our members measured 120 m to the sewer inlet.",
-            v1,
+            now=first + timedelta(days=2),
         )
+        v1 = thread.latest_version(p)
         municipal = (v1.amount_requested * 7 / 8).quantize(Decimal("1"))
-        offer = self.message(
+        offer = offers.counter_offer(
             p,
             officer,
-            Side.MUNICIPALITY,
-            MessageKind.COUNTER_OFFER,
-            first + timedelta(days=3),
-            "We can fund most of it this year if the community adds labour for the trench.",
-            v1,
+            municipal_share=municipal,
+            community_cash=None,
+            community_labour=v1.community_labour + v1.amount_requested - municipal,
+            timeline="4 months",
+            body="We can fund most of it this year if the community adds labour for the trench.",
+            now=first + timedelta(days=3),
         )
-        # Terms the offer leaves as they were are stored as None.
-        offer.offer_municipal_share = municipal
-        offer.offer_community_labour = v1.community_labour + v1.amount_requested - municipal
-        offer.offer_timeline = "4 months"
-        offer.offer_status = CounterOfferStatus.PENDING
         if how == "accepted":
-            terms = {
-                **v1.terms(),
-                "amount_requested": municipal,
-                "community_labour": offer.offer_community_labour,
-                "timeline": "4 months",
-            }
-            terms["estimated_cost"] = (
-                terms["amount_requested"] + terms["community_cash"] + terms["community_labour"]
-            )
-            v2 = ProposalVersion(
-                proposal=p,
-                number=2,
-                reason="counter-offer accepted",
-                created_by_id=leader.id,
-                created_at=first + timedelta(days=5),
-                **terms,
-            )
-            db.session.add(v2)
-            db.session.flush()
-            offer.offer_status = CounterOfferStatus.ACCEPTED
-            offer.resulting_version_id = v2.id
-            for name, value in terms.items():
-                setattr(p, name, value)
-            self.message(
+            offers.accept_counter_offer(
                 p,
                 leader,
-                Side.COMMUNITY,
-                MessageKind.DECISION,
-                first + timedelta(days=5),
+                offer,
                 "The members agreed at the general assembly: we accept.",
-                v1,
-                decision=Decision.ACCEPT,
+                now=first + timedelta(days=5),
             )
         elif how == "in_vote":
-            offer.offer_status = CounterOfferStatus.IN_VOTE
             opened = first + timedelta(days=4)
-            votes.open_round(
-                p,
-                leader,
-                self.now + timedelta(days=4),
-                now=opened,
-                subject=VoteSubject.COUNTER_OFFER,
-                counter_offer_id=offer.id,
+            offers.put_counter_offer_to_vote(
+                p, leader, offer, self.now + timedelta(days=4), now=opened
             )
             choices = [VoteChoice.YES, VoteChoice.YES, VoteChoice.NO]
             for m, choice in zip(_not_the_demo_member(members), choices, strict=False):
-                votes.cast(
-                    p,
-                    m,
-                    choice,
-                    subject=VoteSubject.COUNTER_OFFER,
-                    counter_offer_id=offer.id,
-                    now=opened,
-                )
+                offers.cast_offer_vote(p, m.user, offer, choice, now=opened)
 
     def vote(self, p, members, choices, *, closed):
-        """A member vote on ``p`` through the votes service, as it happened on its dates: the
-        ballots counted and, when ``closed``, the result fixed by the same rule as ever."""
+        """The members' vote on ``p`` as it happened on its dates: opened by the leader, the
+        ballots cast and, when ``closed``, closed by the platform when its time was up (the
+        result is the rule's: a proposal the members did not approve cannot go further)."""
         opened = p.created_at + timedelta(days=2)
         closes_at = self.now + timedelta(days=3) if not closed else opened + timedelta(days=7)
-        rnd = votes.open_round(p, members[0].user, closes_at, now=opened)
-        record("vote.opened", rnd, members[0].user, proposal_id=p.id, co_id=p.co_id)
+        proposals.open_vote(p, members[0].user, closes_at, now=opened)
         voters = members if closed else _not_the_demo_member(members)
         for m, choice in zip(voters, choices, strict=False):
-            votes.cast(p, m, choice, now=opened)
+            proposals.cast_vote(p, m, choice, now=opened)
         if closed:
-            votes.close(votes.lock_round(p), now=closes_at)
-        db.session.flush()
+            proposals.close_vote(p, None, now=closes_at)
 
     def priority_round(self, co, members):
         """An open priority round: the leader and some members have given their points."""
@@ -404,18 +294,3 @@ class Builder:
         for m in _not_the_demo_member(members)[:4]:
             priorities.give_points(rnd, m, {first: 2, **({rest[-1]: 1} if rest else {})})
         return rnd
-
-    def message(self, p, author, side, kind, at, body, version, decision=None):
-        msg = Message(
-            proposal=p,
-            author_id=author.id,
-            side=side,
-            kind=kind,
-            body=body,
-            version=version,
-            decision=decision,
-            created_at=at,
-        )
-        db.session.add(msg)
-        db.session.flush()
-        return msg

@@ -118,6 +118,7 @@ class Programme(Builder):
             "Programme Staff", Gender.WOMAN, email="staff@consult.example", role=UserRole.STAFF
         )
         db.session.flush()
+        self.staff, self.admin = staff, admin  # staff register the COs
         officer = self.person(
             "Chan Sopheap",
             Gender.WOMAN,
@@ -151,13 +152,16 @@ class Programme(Builder):
             date(2025, 6, 10),
         )
         co3, m3 = self.co_with_members(
-            s3, "Russey Keo Canal Community", KHMER_NAMES[2:9], "012200", date(2026, 2, 1)
+            s3,
+            "Russey Keo Canal Community",
+            KHMER_NAMES[2:9],
+            "012200",
+            date(2026, 2, 1),
+            status=COStatus.FORMING,
         )
-        co3.status = COStatus.FORMING
         co4, m4 = self.co_with_members(
             s4, "Ban Dongmieng Village Committee", LAO_NAMES, "020000", date(2025, 1, 20)
         )
-        self.staff, self.admin = staff, admin
 
         # Meetings: past consultations with attendance, one coming up.
         meet1 = self.meeting(
@@ -266,7 +270,6 @@ class Programme(Builder):
             "Elderly people and children have fallen in.",
         )
 
-        khr = dict(currency="KHR")
         # Every workflow state, with the history that leads to it.
         self.proposal(
             co1,
@@ -278,7 +281,6 @@ class Programme(Builder):
             Decimal("2000000"),
             ProposalState.DRAFT,
             households=120,
-            **khr,
         )
         self.proposal(
             co1,
@@ -291,7 +293,6 @@ class Programme(Builder):
             ProposalState.VOTING,
             households=200,
             votes=[VoteChoice.YES, VoteChoice.YES, VoteChoice.NO],
-            **khr,
         )
         self.proposal(
             co1,
@@ -305,7 +306,6 @@ class Programme(Builder):
             households=40,
             problems=[toilets],
             votes=[VoteChoice.YES] * 7 + [VoteChoice.NO, VoteChoice.ABSTAIN],
-            **khr,
         )
         self.proposal(
             co1,
@@ -322,7 +322,6 @@ class Programme(Builder):
             officer=officer,
             submitted_days_ago=9,
             negotiation="pending",
-            **khr,
         )
         self.proposal(
             co2,
@@ -338,7 +337,6 @@ class Programme(Builder):
             votes=[VoteChoice.YES] * 6,
             officer=officer,
             submitted_days_ago=19,
-            **khr,
         )
         self.proposal(
             co2,
@@ -353,7 +351,6 @@ class Programme(Builder):
             votes=[VoteChoice.YES] * 5 + [VoteChoice.NO],
             officer=officer,
             submitted_days_ago=6,
-            **khr,
         )
         self.proposal(
             co1,
@@ -368,7 +365,6 @@ class Programme(Builder):
             votes=[VoteChoice.YES] * 8,
             officer=officer,
             submitted_days_ago=50,
-            **khr,
         )
         self.proposal(
             co2,
@@ -384,7 +380,6 @@ class Programme(Builder):
             officer=officer,
             submitted_days_ago=120,
             progress=45,
-            **khr,
         )
         self.proposal(
             co2,
@@ -400,7 +395,6 @@ class Programme(Builder):
             officer=officer,
             submitted_days_ago=25,
             negotiation="accepted",
-            **khr,
         )
         self.proposal(
             co1,
@@ -416,7 +410,6 @@ class Programme(Builder):
             officer=officer,
             submitted_days_ago=16,
             negotiation="in_vote",
-            **khr,
         )
         self.proposal(
             co1,
@@ -432,7 +425,6 @@ class Programme(Builder):
             officer=officer,
             submitted_days_ago=300,
             progress=100,
-            **khr,
         )
         self.proposal(
             co2,
@@ -447,7 +439,6 @@ class Programme(Builder):
             votes=[VoteChoice.YES] * 6,
             officer=officer,
             submitted_days_ago=40,
-            **khr,
         )
         self.proposal(
             co1,
@@ -459,7 +450,6 @@ class Programme(Builder):
             Decimal("500000"),
             ProposalState.WITHDRAWN,
             households=30,
-            **khr,
         )
         self.proposal(
             co4,
@@ -475,7 +465,6 @@ class Programme(Builder):
             votes=[VoteChoice.YES] * 5,
             officer=vte_officer,
             submitted_days_ago=30,
-            currency="LAK",
         )
         self.priority_round(co1, m1)
         _ = (leader1, leader2, leader4)
