@@ -138,3 +138,35 @@ def test_features_import_each_other_without_a_cycle():
 
 def test_votes_know_nothing_of_the_features_that_hold_votes():
     assert not {"proposals", "negotiation", "priorities"} & _feature_graph()["votes"]
+
+
+#: a module past this many lines is asking to be split by capability (STYLE.md)
+MAX_MODULE_LINES = 600
+
+
+def _too_long(root: Path, limit: int) -> list[str]:
+    """``path: lines`` of every Python module under ``root`` longer than ``limit`` lines."""
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > limit:
+            found.append(f"{path.relative_to(root.parent)}: {lines} lines")
+    return found
+
+
+def test_no_module_exceeds_600_lines():
+    too_long = _too_long(PACKAGE, MAX_MODULE_LINES)
+    assert not too_long, (
+        f"split these modules by capability (at most {MAX_MODULE_LINES} lines): "
+        + ", ".join(too_long)
+    )
+
+
+def test_the_line_guard_names_a_module_that_is_too_long(tmp_path):
+    package = tmp_path / "pkg"
+    (package / "feature").mkdir(parents=True)
+    (package / "feature" / "short.py").write_text("x = 1\n" * 600)
+    (package / "feature" / "long.py").write_text("x = 1\n" * 601)
+    assert _too_long(package, MAX_MODULE_LINES) == [
+        str(Path("pkg/feature/long.py")) + ": 601 lines"
+    ]
