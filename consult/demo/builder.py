@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from flask import current_app
 
-from consult.auth.models import User
+from consult.admin.service import create_municipality
+from consult.auth.service import create_person
 from consult.communities import service as communities
 from consult.core.db import utcnow
 from consult.core.enums import (
@@ -18,7 +19,6 @@ from consult.core.enums import (
     UserRole,
     VoteChoice,
 )
-from consult.extensions import db
 from consult.implementation import service as works
 from consult.meetings.service import log_meeting
 from consult.negotiation import offers
@@ -47,13 +47,22 @@ class Builder:
     # --- people ------------------------------------------------------------------------
 
     def person(self, name, gender, *, phone=None, email=None, role=UserRole.RESIDENT, **kw):
-        user = User(name=name, gender=gender, phone=phone, email=email, role=role, **kw)
+        """An account with the demo password (hashed once: the same hash serves everyone)."""
+        user = create_person(
+            name, gender=gender, phone=phone, email=email, role=role, by=self.admin, **kw
+        )
         if self.password_hash is None:
             user.set_password(current_app.config["DEMO_PASSWORD"])
             self.password_hash = user.password_hash
         user.password_hash = self.password_hash
-        db.session.add(user)
         return user
+
+    def municipality(self, **fields):
+        languages = current_app.config["LANGUAGES"]
+        return create_municipality(by=self.admin, languages=languages, **fields)
+
+    def settlement(self, municipality, **fields):
+        return communities.register_settlement(municipality, by=self.staff, **fields)
 
     def co_with_members(
         self, settlement, name, names, phone_prefix, formed, status=COStatus.ACTIVE
@@ -66,7 +75,6 @@ class Builder:
         members = []
         for i, (person_name, gender) in enumerate(names):
             user = self.person(person_name, gender, phone=f"{phone_prefix}{i + 1:03d}")
-            db.session.flush()
             role = roles.get(i, MembershipRole.MEMBER)
             members.append(communities.add_member(co, user, role, by=by, joined_on=formed))
         self.leaders[co.id] = members[0].user

@@ -4,7 +4,6 @@ proposals in every workflow state."""
 from datetime import date
 from decimal import Decimal
 
-from consult.communities.models import Municipality, Settlement
 from consult.core.enums import (
     COStatus,
     Gender,
@@ -17,7 +16,6 @@ from consult.core.enums import (
     VoteChoice,
 )
 from consult.demo.builder import Builder
-from consult.extensions import db
 
 KHMER_NAMES = [
     ("Sokha Chea", Gender.WOMAN),
@@ -45,7 +43,14 @@ LAO_NAMES = [
 
 class Programme(Builder):
     def build(self):
-        pp = Municipality(
+        # The admin adds the municipalities and the accounts; staff register the rest.
+        self.admin = self.person(
+            "Platform Admin", Gender.OTHER, email="admin@consult.example", role=UserRole.ADMIN
+        )
+        self.staff = self.person(
+            "Programme Staff", Gender.WOMAN, email="staff@consult.example", role=UserRole.STAFF
+        )
+        pp = self.municipality(
             name="Phnom Penh Capital Hall",
             city="Phnom Penh",
             country="KH",
@@ -55,7 +60,7 @@ class Programme(Builder):
             response_target_days=14,
             annual_target_settlements=100,
         )
-        vte = Municipality(
+        vte = self.municipality(
             name="Vientiane Capital",
             city="Vientiane",
             country="LA",
@@ -65,9 +70,8 @@ class Programme(Builder):
             response_target_days=21,
             annual_target_settlements=20,
         )
-        db.session.add_all([pp, vte])
-        s1 = Settlement(
-            municipality=pp,
+        s1 = self.settlement(
+            pp,
             name="Boeung Trabek",
             commune="Boeung Trabek",
             district="Chamkar Mon",
@@ -77,8 +81,8 @@ class Programme(Builder):
             latitude=11.541,
             longitude=104.925,
         )
-        s2 = Settlement(
-            municipality=pp,
+        s2 = self.settlement(
+            pp,
             name="Tonle Bassac riverside",
             commune="Tonle Bassac",
             district="Chamkar Mon",
@@ -88,8 +92,8 @@ class Programme(Builder):
             latitude=11.553,
             longitude=104.934,
         )
-        s3 = Settlement(
-            municipality=pp,
+        s3 = self.settlement(
+            pp,
             name="Russey Keo canal",
             commune="Russey Keo",
             district="Russey Keo",
@@ -99,8 +103,8 @@ class Programme(Builder):
             latitude=11.603,
             longitude=104.902,
         )
-        s4 = Settlement(
-            municipality=vte,
+        s4 = self.settlement(
+            vte,
             name="Ban Dongmieng",
             district="Chanthabouly",
             households=180,
@@ -109,16 +113,7 @@ class Programme(Builder):
             latitude=17.975,
             longitude=102.618,
         )
-        db.session.add_all([s1, s2, s3, s4])
 
-        admin = self.person(
-            "Platform Admin", Gender.OTHER, email="admin@consult.example", role=UserRole.ADMIN
-        )
-        staff = self.person(
-            "Programme Staff", Gender.WOMAN, email="staff@consult.example", role=UserRole.STAFF
-        )
-        db.session.flush()
-        self.staff, self.admin = staff, admin  # staff register the COs
         officer = self.person(
             "Chan Sopheap",
             Gender.WOMAN,
