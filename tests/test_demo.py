@@ -3,6 +3,7 @@
 from sqlalchemy import func, select
 
 from consult import demo
+from consult.audit.service import trail_for_proposal
 from consult.core.enums import ProposalState, VoteChoice
 from consult.extensions import db
 from consult.proposals.models import Proposal
@@ -47,3 +48,16 @@ def test_demo_logins_work(runner, client, app):
         assert r.status_code == 302, login
         home = c.get(r.headers["Location"], follow_redirects=True)
         assert home.status_code == 200, login
+
+
+def test_demo_proposals_are_where_the_workflow_took_them(runner):
+    """Each proposal's state is the one its last audited transition led to: the demo takes
+    the workflow's own steps (through the services), so it cannot seed a state they refuse."""
+    runner.invoke(args=["seed-demo"])
+    for p in db.session.scalars(select(Proposal)):
+        moves = [
+            e.detail["after"]
+            for e in trail_for_proposal(p.id)
+            if e.action.startswith("proposal.") and "after" in e.detail
+        ]
+        assert (moves[-1] if moves else "draft") == p.state.value, p.title
