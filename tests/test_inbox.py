@@ -203,7 +203,7 @@ def test_inbox_ignores_junk_filters(world, three, client, login):
 
 
 def test_inbox_paginates_and_keeps_filters(world, make, client, login):
-    from consult.negotiation import routes
+    from consult.negotiation import inbox as routes
 
     start = datetime.now(UTC) - timedelta(days=5)
     for i in range(routes.PER_PAGE + 2):
@@ -228,7 +228,7 @@ def test_inbox_paginates_and_keeps_filters(world, make, client, login):
 
 
 def test_inbox_waiting_order_pages_without_gaps_or_repeats(world, make, client, login):
-    from consult.negotiation import routes
+    from consult.negotiation import inbox as routes
 
     start = datetime.now(UTC) - timedelta(days=30)
     titles = []

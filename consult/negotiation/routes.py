@@ -1,4 +1,4 @@
-"""The municipality's inbox and the negotiation thread of a proposal."""
+"""The negotiation thread of a proposal and its counter-offers (the inbox is in inbox.py)."""
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -8,14 +8,12 @@ from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from consult.auth.service import safe_next
-from consult.communities.models import Municipality, Settlement
 from consult.core import localtime
 from consult.core.conditional import by_content
 from consult.core.db import utcnow
 from consult.core.enums import (
     CounterOfferStatus,
     MessageKind,
-    ProposalState,
     VoteChoice,
     VoteSubject,
 )
@@ -28,13 +26,17 @@ from consult.core.refusal import Refusal
 from consult.core.templating import ActionForm, confirm_page
 from consult.extensions import db
 from consult.meetings.models import Meeting
-from consult.negotiation import bp, offers, service
+from consult.negotiation import (
+    bp,
+    inbox,  # noqa: F401  (its view attaches to the same blueprint)
+    offers,
+    service,
+)
 from consult.negotiation.forms import (
     AcceptForm,
     AcknowledgeForm,
     CounterOfferForm,
     DeclineForm,
-    InboxFilterForm,
     MessageForm,
     OfferAcceptForm,
     OfferRejectForm,
@@ -47,58 +49,6 @@ from consult.submissions import views as submissions
 from consult.votes import service as votes
 from consult.votes.forms import TallyForm, VoteForm
 from consult.votes.models import Vote
-
-PER_PAGE = 20
-
-
-@bp.route("/municipalities/<int:municipality_id>/inbox")
-@login_required
-def inbox(municipality_id: int):
-    """Every proposal submitted to the municipality, with how long each waits for an answer."""
-    m = load(Municipality, municipality_id, "view_inbox")
-    settlements = db.session.scalars(
-        select(Settlement).where(Settlement.municipality_id == m.id).order_by(Settlement.name)
-    ).all()
-    form = InboxFilterForm(request.args)
-    form.settlement.choices = form.settlement.choices[:1] + [
-        SelectChoice(str(s.id), s.name) for s in settlements
-    ]
-    form.validate()
-    # A filter that does not validate (an old link, a typed URL) is ignored, not an error.
-    state = ProposalState(form.state.data) if form.state.data and not form.state.errors else None
-    settlement_id = (
-        int(form.settlement.data) if form.settlement.data and not form.settlement.errors else None
-    )
-    sort = form.sort.data if not form.sort.errors else "newest"
-    page = service.inbox_page(
-        m,
-        state=state,
-        settlement_id=settlement_id,
-        sort=sort,
-        after=request.args.get("after"),
-        before=request.args.get("before"),
-        per_page=PER_PAGE,
-    )
-    now = utcnow()
-    filters = {
-        k: v
-        for k, v in (
-            ("state", state.value if state else None),
-            ("settlement", settlement_id),
-            ("sort", sort if sort != "newest" else None),
-        )
-        if v
-    }
-    return render_template(
-        "negotiation/inbox.html",
-        municipality=m,
-        form=form,
-        page=page,
-        entries=service.inbox_entries(page.items, m, current_user, now),
-        total=service.inbox_count(m, state=state, settlement_id=settlement_id),
-        summary=service.inbox_summary(m, now),
-        filters=filters,
-    )
 
 
 @bp.route("/proposals/<int:proposal_id>/thread")
