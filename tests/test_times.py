@@ -55,12 +55,15 @@ def _pin_every_time(instant: datetime) -> None:
 
 
 def _pages_off_the_links() -> list[str]:
-    """Pages the demo's links do not reach within the crawl: a priority round (opened here,
-    the demo has none) with its tally, and the tally of the counter-offer in vote."""
+    """Pages the demo's links do not reach within the crawl: a priority round (the demo's
+    open one, or one opened here) with its tally, and the tally of the counter-offer in vote."""
     co = db.session.scalars(select(CommunityOrganisation).order_by(CommunityOrganisation.id))
     co = co.first()
     leader = next(m.user for m in co.memberships if m.role == MembershipRole.LEADER)
-    rnd = priorities.open_round(co, by=leader, title="Priorities")
+    # The demo may hold an open round already (one is open at a time).
+    rnd = priorities.current_round(co.id) or priorities.open_round(
+        co, by=leader, title="Priorities"
+    )
     offer_round = db.session.scalar(
         select(VoteRound).where(
             VoteRound.counter_offer_id.isnot(None), VoteRound.closed_at.is_(None)
