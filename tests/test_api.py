@@ -1,6 +1,7 @@
 """The JSON API: tokens, the golden path through the API alone, errors, pages, idempotency."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -165,10 +166,10 @@ def test_implementation_updates_and_stats(world, as_, make):
     )
     assert got["state"] == "in_progress"
     update = _ok(
-        officer.post(f"/proposals/{p.id}/updates", json={"progress": 40, "spent": "1000000.50"}),
+        officer.post(f"/proposals/{p.id}/updates", json={"progress": 40, "spent": "1000000"}),
         201,
     )
-    assert update["spent"] == {"amount": "1000000.50", "currency": "KHR"}
+    assert update["spent"] == {"amount": "1000000.00", "currency": "KHR"}
     assert _ok(member.get(f"/proposals/{p.id}/updates"))["items"][0]["progress_percent"] == 40
     # members may not report progress: the page's rule
     assert member.post(f"/proposals/{p.id}/updates", json={"progress": 50}).status_code == 403
@@ -532,3 +533,36 @@ def test_lists_run_the_same_statements_for_3_rows_or_30(world, client, make):
     grow(27)
     many = {u: _statements(client, u, headers) for u in urls}
     assert many == few
+
+
+def test_riel_amounts_are_whole_through_the_api_too(world, as_, make):
+    """The forms refuse riel with cents as typed; the API reaches the same services, which
+    refuse the amount itself instead of storing or rounding the cents."""
+    p = make.proposal(world.co)
+    db.session.commit()
+    leader = as_(world.leader)
+    r = leader.patch(
+        f"/proposals/{p.id}",
+        json={"community_cash": "2000000.50", "amount_requested": "33999999.50"},
+    )
+    assert r.status_code == 422, r.get_json()
+    assert "community_cash" in r.get_json()["error"]["fields"]
+    db.session.refresh(p)
+    assert p.community_cash == Decimal("2000000.00")
+
+
+def test_amounts_keep_the_decimals_their_currency_takes():
+    from consult.core.numbers import stored_amount
+    from consult.core.refusal import Refusal
+
+    assert stored_amount("1500.25", "USD") == Decimal("1500.25")
+    assert stored_amount(Decimal("40000000"), "KHR") == Decimal("40000000.00")
+    for bad, currency in (
+        ("1500.255", "USD"),
+        ("40000000.5", "KHR"),
+        ("12.5", "LAK"),
+        ("inf", "USD"),
+    ):
+        with pytest.raises(Refusal) as refused:
+            stored_amount(bad, currency, "spent")
+        assert refused.value.field == "spent"

@@ -47,6 +47,33 @@ def currency_places(currency: str) -> int:
     return min(get_currency_precision(currency), 2)  # Money keeps two decimals at most
 
 
+def stored_amount(value, currency: str, field: str | None = None) -> Decimal:
+    """``value`` (a ``Decimal``, int or decimal string) as a money column keeps it: two
+    places. Refuses, with :class:`~consult.core.refusal.Refusal` on ``field``, an amount that
+    is not finite or has more decimals than ``currency`` takes (``currency_places``): the forms
+    refuse such text as typed, and the services refuse the amount itself, so the JSON API and
+    the command line keep the same rule instead of rounding cents away."""
+    from flask_babel import lazy_gettext as _l
+
+    from consult.core.db import CENT
+    from consult.core.refusal import Refusal
+
+    try:
+        amount = Decimal(value)
+    except (ArithmeticError, ValueError, TypeError):
+        raise Refusal(_l("Give an amount in digits."), field=field) from None
+    if not amount.is_finite():
+        raise Refusal(_l("Give an amount in digits."), field=field)
+    places = currency_places(currency)
+    if amount != amount.quantize(Decimal(1).scaleb(-places)):
+        if places == 0:
+            message = _l("Amounts in %(currency)s are whole: no decimals.", currency=currency)
+        else:
+            message = _l("At most %(places)d decimals.", places=places)
+        raise Refusal(message, field=field)
+    return amount.quantize(CENT)
+
+
 class NumberRefused(ValueError):
     """Typed text that is not exactly one acceptable number. ``reason`` says which rule it
     broke; ``params`` carry what the message shows (the accepted spelling, the bounds)."""

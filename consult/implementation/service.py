@@ -22,9 +22,10 @@ from consult.audit.service import record
 from consult.auth.models import User
 from consult.communities.service import members_of
 from consult.core import localtime
-from consult.core.db import CENT, utcnow
+from consult.core.db import utcnow
 from consult.core.enums import ProblemStatus, ProposalState
 from consult.core.formatting import local_date
+from consult.core.numbers import stored_amount
 from consult.core.refusal import Refusal
 from consult.extensions import db
 from consult.implementation.models import ImplementationUpdate
@@ -114,7 +115,7 @@ def complete_works(
         )
     if actual_cost is None:
         raise ImplementationError(_l("Enter the actual cost."), field="actual_cost")
-    actual_cost = Decimal(actual_cost).quantize(CENT)
+    actual_cost = stored_amount(actual_cost, proposal.currency, "actual_cost")
     if actual_cost < 0:
         raise ImplementationError(_l("An amount cannot be negative."), field="actual_cost")
     if households_benefited is None:
@@ -173,7 +174,7 @@ def post_update(
     note = _clean_note(note)
     uploads = list(uploads)
     if spent is not None:
-        spent = Decimal(spent).quantize(CENT)
+        spent = stored_amount(spent, proposal.currency, "spent")
         if spent < 0:
             raise ImplementationError(_l("An amount cannot be negative."), field="spent")
     before = proposal.progress_percent

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from consult.attachments.service import Upload, store
 from consult.audit.service import record
 from consult.auth.models import User
-from consult.core.db import CENT, utcnow
+from consult.core.db import utcnow
 from consult.core.enums import (
     CounterOfferStatus,
     Decision,
@@ -26,6 +26,7 @@ from consult.core.enums import (
     VoteResult,
     VoteSubject,
 )
+from consult.core.numbers import stored_amount
 from consult.extensions import db
 from consult.negotiation.models import Message
 from consult.negotiation.service import (
@@ -132,13 +133,10 @@ def open_offer(proposal: Proposal) -> Message | None:
     )
 
 
-def _money(value, field: str, current: Decimal) -> Decimal:
+def _money(value, field: str, current: Decimal, currency: str) -> Decimal:
     if value is None or value == "":
         return current
-    try:
-        amount = Decimal(value).quantize(CENT)
-    except (ArithmeticError, ValueError):
-        raise CounterOfferError(_l("Give an amount in digits."), field=field) from None
+    amount = stored_amount(value, currency, field)
     if amount < 0:
         raise CounterOfferError(_l("An amount cannot be negative."), field=field)
     return amount
@@ -176,9 +174,9 @@ def counter_offer(
                 "Wait for the result before making another."
             )
         )
-    share = _money(municipal_share, "municipal_share", base.amount_requested)
-    cash = _money(community_cash, "community_cash", base.community_cash)
-    labour = _money(community_labour, "community_labour", base.community_labour)
+    share = _money(municipal_share, "municipal_share", base.amount_requested, proposal.currency)
+    cash = _money(community_cash, "community_cash", base.community_cash, proposal.currency)
+    labour = _money(community_labour, "community_labour", base.community_labour, proposal.currency)
     scope = (scope or "").strip() or None
     if scope and len(scope) > MAX_SCOPE:
         raise CounterOfferError(_l("At most %(max)d characters.", max=MAX_SCOPE), field="scope")

@@ -13,7 +13,7 @@ from sqlalchemy import event, func, inspect, select
 from consult.audit.service import record
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation, Membership
-from consult.core.db import CENT, utcnow
+from consult.core.db import utcnow
 from consult.core.enums import (
     MembershipRole,
     ProblemStatus,
@@ -24,6 +24,7 @@ from consult.core.enums import (
     VoteSubject,
 )
 from consult.core.locking import lock_row
+from consult.core.numbers import stored_amount
 from consult.core.refusal import Refusal
 from consult.extensions import db
 from consult.meetings.models import Meeting
@@ -155,7 +156,7 @@ def check_terms(terms: dict, currency: str) -> dict:
     clean = {name: terms.get(name) for name in EDITABLE}
     for name in MONEY_FIELDS:
         value = clean[name]
-        value = Decimal("0") if value is None else Decimal(value).quantize(CENT)
+        value = Decimal("0") if value is None else stored_amount(value, currency, name)
         if value < 0:
             raise ProposalError(_l("An amount cannot be negative."), field=name)
         clean[name] = value
