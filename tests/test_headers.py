@@ -48,6 +48,18 @@ def test_logged_in_pages_and_exports_are_not_stored(client, world, login):
     assert r.headers["Cache-Control"] == "no-store"
 
 
+def test_a_create_form_comes_back_on_back_with_its_key_but_never_from_a_proxy(
+    client, world, login
+):
+    """no-store would make Back fetch a fresh form with a fresh one-time key, and Save again
+    would store a second meeting (tests/test_browser_resubmit.py shows it in Chromium)."""
+    login(world.leader)
+    r = client.get(f"/co/{world.co.id}/meetings/new")
+    assert r.status_code == 200 and 'name="submission_key"' in r.get_data(as_text=True)
+    assert r.headers["Cache-Control"] == "private, no-cache"
+    assert client.get("/notifications").headers["Cache-Control"] == "no-store"
+
+
 @pytest.mark.parametrize("path", ["/static/css/app.css"])
 def test_static_files_stay_cacheable(client, world, login, path):
     login(world.staff)

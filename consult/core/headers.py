@@ -2,12 +2,13 @@
 
 No script runs from anywhere but our own files (there are none inline), the site cannot be
 framed, types are not sniffed, other sites are not told our URLs, browsers keep to HTTPS outside
-development, and nothing a logged-in person sees is stored by a browser or a proxy.
+development, and nothing a logged-in person sees is stored by a proxy, nor by a browser except
+a form page that Back must bring back with its one-time key.
 """
 
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, g, request, session
 
 from consult.config import DEVELOPMENT_ENVS
 
@@ -48,7 +49,12 @@ def _secure_headers(response):
     # pages and exports of a logged-in person (asked of the session, not the database: this
     # runs on the 503 page too)
     if request.endpoint != "static" and "Cache-Control" not in headers and "_user_id" in session:
-        headers["Cache-Control"] = "no-store"
+        # A page with a create form's one-time key (g.reusable_on_back) must come back on Back
+        # with that same key, so that Save again finds the record already made: no-store would
+        # make the browser fetch a fresh form with a fresh key, and Save would make a second.
+        # private keeps it out of shared caches; no-cache makes every ordinary visit ask again.
+        reusable = g.get("reusable_on_back")
+        headers["Cache-Control"] = "private, no-cache" if reusable else "no-store"
     return response
 
 

@@ -2,11 +2,15 @@
 
 import secrets
 
+from flask import g, has_app_context
 from flask_wtf import FlaskForm
 from wtforms import HiddenField
 
 
 def new_key() -> str:
+    if has_app_context():
+        # the page may be shown again by Back with this same key (see core/headers.py)
+        g.reusable_on_back = True
     return secrets.token_urlsafe(18)
 
 
