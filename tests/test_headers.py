@@ -48,9 +48,7 @@ def test_logged_in_pages_and_exports_are_not_stored(client, world, login):
     assert r.headers["Cache-Control"] == "no-store"
 
 
-def test_a_create_form_comes_back_on_back_with_its_key_but_never_from_a_proxy(
-    client, world, login
-):
+def test_a_create_form_comes_back_on_back_with_its_key_but_never_from_a_proxy(client, world, login):
     """no-store would make Back fetch a fresh form with a fresh one-time key, and Save again
     would store a second meeting (tests/test_browser_resubmit.py shows it in Chromium)."""
     login(world.leader)
