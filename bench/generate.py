@@ -116,9 +116,9 @@ def statements(n: dict[str, int]) -> list[tuple[str, str]]:
         (
             "users",
             """
-            INSERT INTO users (id, created_at, name, phone, role, gender, active)
+            INSERT INTO users (id, created_at, name, phone, role, gender, active, session_token)
             SELECT i, now(), 'Resident ' || i, '+1' || lpad(i::text, 9, '0'), 'resident',
-                (ARRAY['woman', 'woman', 'man', 'other'])[1 + i % 4], true
+                (ARRAY['woman', 'woman', 'man', 'other'])[1 + i % 4], true, md5(i::text)
             FROM generate_series(1, :users) AS i""",
         ),
         (
@@ -258,8 +258,8 @@ def main() -> None:
             conn.execute(
                 text(
                     "INSERT INTO users (id, created_at, name, email, role, gender, active,"
-                    " password_hash) VALUES (:id, now(), 'Bench staff', :email, 'staff',"
-                    " 'woman', true, :hash)"
+                    " password_hash, session_token) VALUES (:id, now(), 'Bench staff', :email,"
+                    " 'staff', 'woman', true, :hash, md5(random()::text))"
                 ),
                 {
                     "id": n["users"] + 1,

@@ -135,8 +135,9 @@ def add_heavy_cases(conn, scale: float) -> dict:
     )
     officer = conn.execute(
         text(
-            "INSERT INTO users (created_at, name, email, role, gender, active, municipality_id)"
-            " VALUES (now(), 'Bench officer', :email, 'officer', 'man', true, :m) RETURNING id"
+            "INSERT INTO users (created_at, name, email, role, gender, active, municipality_id,"
+            " session_token) VALUES (now(), 'Bench officer', :email, 'officer', 'man', true, :m,"
+            " md5(random()::text)) RETURNING id"
         ),
         {"email": OFFICER_EMAIL, "m": m},
     ).scalar_one()
@@ -222,9 +223,21 @@ def pages_for(ids: dict, app) -> list[Page]:
     ]
 
 
+def login_session(app, user_id: int) -> dict:
+    """What a fresh login puts in the session cookie: the account's id with its session token
+    (a password change or logout ends it) and the times the idle and absolute limits read."""
+    from consult.auth.models import User
+    from consult.extensions import db
+
+    with app.app_context():
+        user_key = db.session.get(User, user_id).get_id()
+    now = int(time.time())
+    return {"_user_id": user_key, "_fresh": True, "_started": now, "_seen": now}
+
+
 def session_cookie(app, user_id: int) -> str:
     serializer = app.session_interface.get_signing_serializer(app)
-    value = serializer.dumps({"_user_id": str(user_id), "_fresh": True})
+    value = serializer.dumps(login_session(app, user_id))
     return f"{app.config.get('SESSION_COOKIE_NAME', 'session')}={value}"
 
 
@@ -237,8 +250,7 @@ def count_statements(app, user_id: int, path: str) -> tuple[int, int]:
     seen: list[str] = []
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
+        session.update(login_session(app, user_id))
     client.get(path)  # the first request of a process fills its caches; count the second
     with app.app_context():
         engine = db.engine
