@@ -6,8 +6,11 @@
 Builds a throw-away SQLite database with the demo programme, serves it on 127.0.0.1 only, and:
 
 - sqlmap, logged in as the Boeung Trabek CO leader, on the list filters (problems, proposals,
-  meetings, version comparison) and on the forms of the problem, meeting and proposal pages
-  (with their CSRF token);
+  meetings, version comparison) and on the forms of the problem, meeting and proposal pages:
+  each page's own form, field by field, with plausible values and a fresh CSRF token before
+  every request (not ``--forms``, which also posts the top bar's logout form and would test
+  the rest logged out); the session cookie is kept whatever the answers set, and the summary
+  says whether it still opened the pages after each tool;
 - wapiti, logged in as the same leader, on the whole demo, with an explicit module list that
   leaves out every module fetching data from or sending data to the internet (``wapp``,
   ``nikto``, ``ssrf``, ``xxe``, ``log4shell``, ``takeover``, ``shellshock`` …): the scan
@@ -25,8 +28,11 @@ import subprocess
 import sys
 import tempfile
 import threading
+import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import date
+from html.parser import HTMLParser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,6 +137,72 @@ def targets(app) -> tuple[list[str], list[str]]:
     return filters, forms
 
 
+#: values that pass the forms' checks, so the payloads reach the services and the database
+PLAUSIBLE = {
+    "day": date.today().isoformat(),
+    "time": "10:00",
+    "latitude": "11.55",
+    "longitude": "104.92",
+    # empty: ignored by the one-time-key check, so every request is a new submission
+    "submission_key": "",
+}
+
+
+class _PageForm(HTMLParser):
+    """The fields of a page's own form: the POST form without an ``action`` (it posts back to
+    the page), not the top bar's logout and language forms, which would end the scan's session."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields: dict[str, str] = {}
+        self._inside = False
+        self._select: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self._inside = a.get("method", "").lower() == "post" and not a.get("action")
+        elif self._inside and tag in ("input", "textarea") and a.get("name"):
+            if a.get("type") not in ("file", "submit"):
+                value = PLAUSIBLE.get(a["name"], a.get("value") or "1")
+                self.fields.setdefault(a["name"], value)
+        elif self._inside and tag == "select" and a.get("name"):
+            self._select = a["name"]
+        elif self._select and tag == "option" and a.get("value"):
+            self.fields.setdefault(self._select, a["value"])
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._inside = False
+        elif tag == "select":
+            self._select = None
+
+
+def form_data(base: str, cookie: str, path: str) -> str:
+    """The page's own form as ``name=value&…``, each field given a plausible value."""
+    request = urllib.request.Request(base + path, headers={"Cookie": cookie})
+    parser = _PageForm()
+    parser.feed(urllib.request.urlopen(request).read().decode())
+    return urllib.parse.urlencode(parser.fields)
+
+
+def still_logged_in(base: str, cookie: str, path: str) -> bool:
+    """Whether ``cookie`` still opens ``path`` (a scan that logged itself out tested nothing)."""
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        return (
+            opener.open(urllib.request.Request(base + path, headers={"Cookie": cookie})).status
+            == 200
+        )
+    except urllib.error.HTTPError:
+        return False
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
 def run_sqlmap(sqlmap: Path, base: str, cookie: str, filters, forms, out: Path) -> dict:
     found, runs = [], 0
     common = [
@@ -141,12 +213,24 @@ def run_sqlmap(sqlmap: Path, base: str, cookie: str, filters, forms, out: Path) 
         "--technique=BEUST",
         "--disable-coloring",
         f"--cookie={cookie}",
+        "--drop-set-cookie",  # keep the leader's session whatever the answers set
         f"--output-dir={out / 'sqlmap'}",
-        "--skip=csrf_token",
+        "--skip=csrf_token,session",  # the CSRF token, and the signed session cookie
         "--ignore-code=400,403,404",
     ]
     jobs = [[*common, "-u", base + path] for path in filters]
-    jobs += [[*common, "-u", base + path, "--forms", "--csrf-token=csrf_token"] for path in forms]
+    # Each page's own form, field by field, with a fresh CSRF token before every request.
+    jobs += [
+        [
+            *common,
+            "-u",
+            base + path,
+            f"--data={form_data(base, cookie, path)}",
+            "--csrf-token=csrf_token",
+            f"--csrf-url={base + path}",
+        ]
+        for path in forms
+    ]
     log = out / "sqlmap.log"
     with log.open("w") as stream:
         for job in jobs:
@@ -154,9 +238,10 @@ def run_sqlmap(sqlmap: Path, base: str, cookie: str, filters, forms, out: Path) 
             result = subprocess.run(job, capture_output=True, text=True, check=False)
             stream.write(f"$ {' '.join(job[:1] + job[-4:])}\n{result.stdout}\n{result.stderr}\n")
             for line in result.stdout.splitlines():
-                if "is vulnerable" in line or "injectable" in line and "not" not in line:
+                if "is vulnerable" in line or ("injectable" in line and "not" not in line):
                     found.append(line.strip())
-    return {"targets": runs, "injectable": found, "log": str(log)}
+    tested = len(re.findall(r"testing for SQL injection on \w+ parameter", log.read_text()))
+    return {"targets": runs, "parameters_tested": tested, "injectable": found, "log": str(log)}
 
 
 def run_wapiti(wapiti: Path, base: str, cookie: str, out: Path, minutes: int) -> dict:
@@ -217,9 +302,11 @@ def main() -> int:
             summary = {"server": base}
             if not args.skip_sqlmap:
                 summary["sqlmap"] = run_sqlmap(sqlmap, base, cookie, filters, forms, args.out)
+                summary["sqlmap"]["still_logged_in"] = still_logged_in(base, cookie, forms[0])
             if not args.skip_wapiti:
                 cookie = log_in(base, LEADER, password)  # sqlmap's forms may have changed it
                 summary["wapiti"] = run_wapiti(wapiti, base, cookie, args.out, args.minutes)
+                summary["wapiti"]["still_logged_in"] = still_logged_in(base, cookie, forms[0])
             security_log = Path(tmp) / "security.log"
             if security_log.exists():
                 lines = security_log.read_text().splitlines()
