@@ -76,6 +76,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     security_log.init_app(app)
 
     from consult import models  # noqa: F401  (complete metadata before anything queries)
+    from consult.monitoring import aggregates
+
+    aggregates.register()  # the dashboard's summary rows follow every flush
     from consult.core import ids
 
     ids.init_app(app)  # before the blueprints add their <int:…> rules

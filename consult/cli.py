@@ -42,6 +42,7 @@ def register(app) -> None:
     app.cli.add_command(close_votes)
     app.cli.add_command(clean_uploads)
     app.cli.add_command(refresh_monitoring)
+    app.cli.add_command(rebuild_monitoring)
     app.cli.add_command(reencode_photos)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
@@ -116,14 +117,19 @@ def seed_demo(reset):
 @click.command("refresh-monitoring")
 @with_appcontext
 def refresh_monitoring():
-    """Recompute the dashboard's snapshots (the whole programme and each country, this year
+    """Count the ballots cast since the last run into the dashboard's summary rows, then
+    recompute the dashboard's snapshots (the whole programme and each country, this year
     and the last 12 months, in every language) ahead of readers; run it from cron more often
     than MONITORING_SNAPSHOT_SECONDS."""
     from flask_babel import force_locale
 
     from consult.core.localtime import local_today
-    from consult.monitoring import service, snapshots
+    from consult.monitoring import aggregates, service, snapshots
     from consult.monitoring.scope import Scope, days_of, last_12_months, this_year
+
+    counted = aggregates.count_votes(db.session.connection())
+    db.session.commit()
+    click.echo(f"{counted} ballots counted.")
 
     _, countries = service.places()
     scopes = []
@@ -138,6 +144,19 @@ def refresh_monitoring():
             for scope in scopes:
                 snapshots.take(scope, refresh=True)
     click.echo(f"{len(scopes) * len(current_app.config['LANGUAGES'])} snapshots refreshed.")
+
+
+@click.command("rebuild-monitoring")
+@with_appcontext
+def rebuild_monitoring():
+    """Count the dashboard's summary rows again from scratch, from the programme's tables
+    (a repair: after a municipality changes its time zone or response target, or rows were
+    changed by hand). One transaction; readers see the old rows until it commits."""
+    from consult.monitoring import aggregates
+
+    rows = aggregates.rebuild(db.session.connection())
+    db.session.commit()
+    click.echo(f"{rows} summary rows rebuilt.")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@ from consult.auth.models import Invitation, User
 from consult.communities.models import CommunityOrganisation, Membership, Municipality, Settlement
 from consult.implementation.models import ImplementationUpdate
 from consult.meetings.models import Attendance, Meeting
+from consult.monitoring.models import DailyFigure, MonitoringMark
 from consult.negotiation.models import Message, ThreadRead
 from consult.notifications.models import Notification, OutgoingMail
 from consult.open311.models import Open311Key
@@ -22,9 +23,11 @@ __all__ = [
     "Attendance",
     "AuditEvent",
     "CommunityOrganisation",
+    "DailyFigure",
     "ImplementationUpdate",
     "Invitation",
     "Meeting",
+    "MonitoringMark",
     "Membership",
     "Message",
     "Municipality",

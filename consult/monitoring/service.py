@@ -34,6 +34,7 @@ Definitions (shown on the pages as footnotes):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, case, extract, func, select, type_coerce
 
@@ -380,6 +381,8 @@ class Indicators:
     funding: list[FundingRow]
     infrastructure: list[InfrastructureRow]
     settlements: list[SettlementsRow]
+    #: until when online ballots are counted (figures from the summary rows), else None
+    votes_until: datetime | None = None
 
     @property
     def families_benefited(self) -> int:

@@ -17,12 +17,12 @@ from markupsafe import Markup
 
 from consult.core.db import utcnow
 from consult.extensions import cache
-from consult.monitoring import charts, service
+from consult.monitoring import charts, figures
 from consult.monitoring.scope import Scope
 from consult.monitoring.service import Indicators
 
 #: bumped when Indicators or the charts change shape, so old snapshots are not read
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def take(scope: Scope, *, refresh: bool = False) -> Snapshot:
             found = None
         if isinstance(found, Snapshot):
             return found
-    ind = service.indicators(scope)
+    ind = figures.indicators(scope)
     snapshot = Snapshot(ind, charts.for_indicators(ind), utcnow(), key)
     if seconds:
         try:
