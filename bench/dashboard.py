@@ -1,13 +1,19 @@
 """Time the staff dashboard for *all* against a bare route, on the same server, in one run.
 
     DATABASE_URL=postgresql://root@127.0.0.1/consult_bench python bench/dashboard.py
+    DATABASE_URL=... python bench/dashboard.py --cold     # no snapshots: every view computes
+    DATABASE_URL=... python bench/dashboard.py --path /monitoring/co/1
 
 Starts gunicorn (``--workers``, loopback only) on the database that ``bench/generate.py``
 filled, logs in as its staff account (a signed session cookie, made with the same secret),
-then times ``--requests`` requests to ``/monitoring/`` (all municipalities, this year) and to
-``/healthz``, alternating so both see the same server state. It prints the median and mean of
-each, their ratio, and the number of SQL statements one dashboard request runs (counted
-in-process with a ``before_cursor_execute`` listener on the same database).
+then times ``--requests`` requests to ``/monitoring/`` (all municipalities, this year), to
+``/healthz``, and repeat views of the dashboard carrying its ETag (answered 304), one after
+another so all see the same server state. It prints the median and mean of each, requests
+per second of each against ``/healthz``, and the number of SQL statements one dashboard
+request and one 304 run (counted in-process, on the second request, with a
+``before_cursor_execute`` listener on the same database). ``--cold`` turns the snapshots off
+(``MONITORING_SNAPSHOT_SECONDS=0``), so every dashboard view reads the summary rows and
+renders the charts: the cost of a cache miss.
 """
 
 import argparse
@@ -38,14 +44,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _get(url: str, cookie: str | None = None) -> tuple[int, float, int]:
+def _get(url: str, cookie: str | None = None, tag: str | None = None) -> tuple[int, float, int]:
     request = urllib.request.Request(url)  # noqa: S310 - loopback http only
     if cookie:
         request.add_header("Cookie", cookie)
+    if tag:
+        request.add_header("If-None-Match", tag)
     started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:  # noqa: S310
-        body = response.read()
-        return response.status, time.perf_counter() - started, len(body)
+    try:
+        with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:  # noqa: S310
+            body = response.read()
+            _get.tag = response.headers.get("ETag")
+            return response.status, time.perf_counter() - started, len(body)
+    except urllib.error.HTTPError as error:  # a 304 arrives as an "error" in urllib
+        error.read()
+        return error.code, time.perf_counter() - started, 0
 
 
 def _wait_until_up(base: str, process: subprocess.Popen, seconds: float = 60) -> None:
@@ -73,35 +86,54 @@ def _session_cookie(app) -> tuple[str, int]:
     if user_id is None:
         sys.exit(f"no {STAFF_EMAIL} in this database: run bench/generate.py first")
     serializer = app.session_interface.get_signing_serializer(app)
-    value = serializer.dumps({"_user_id": str(user_id), "_fresh": True})
+    value = serializer.dumps(_login(app, user_id))
     return f"{app.config.get('SESSION_COOKIE_NAME', 'session')}={value}", user_id
 
 
-def count_statements(app, user_id: int, path: str) -> int:
-    """SQL statements run by one request to ``path``, as ``user_id``."""
+def _login(app, user_id: int) -> dict:
+    """What a login puts in the session: the id with the session token, and the times."""
+    from consult.auth.models import User
+    from consult.extensions import db
+
+    with app.app_context():
+        user_key = db.session.get(User, user_id).get_id()
+    now = int(time.time())
+    return {"_user_id": user_key, "_fresh": True, "_started": now, "_seen": now}
+
+
+def count_statements(app, user_id: int, path: str, cold: bool) -> tuple[int, int | None]:
+    """SQL statements run by one request to ``path`` (the second of the process, after a
+    first one filled the caches) and by a repeat view with its ETag, as ``user_id``."""
     from sqlalchemy import event
 
     from consult.extensions import db
 
-    seen: list[str] = []
     client = app.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = str(user_id)
-        session["_fresh"] = True
+        session.update(_login(app, user_id))
+    first = client.get(path)
+    if first.status_code != 200:
+        sys.exit(f"{path} answered {first.status_code} in-process")
     with app.app_context():
         engine = db.engine
+    counts = []
+    # without snapshots each view is new figures (a new "as of"), so there is no 304 to count
+    repeat = [] if cold else [({"If-None-Match": first.headers["ETag"]}, 304)]
+    for headers, expect in [({}, 200), *repeat]:
+        seen: list[str] = []
 
-    def count(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
+        def count(conn, cursor, statement, parameters, context, executemany, seen=seen):
+            seen.append(statement)
 
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        response = client.get(path)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    if response.status_code != 200:
-        sys.exit(f"{path} answered {response.status_code} in-process")
-    return len(seen)
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            response = client.get(path, headers=headers)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        if response.status_code != expect:
+            sys.exit(f"{path} answered {response.status_code} in-process, not {expect}")
+        counts.append(len(seen))
+    return counts[0], (counts[1] if repeat else None)
 
 
 def main() -> None:
@@ -109,6 +141,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20, help=f"each, at most {MAX_REQUESTS}")
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--path", default="/monitoring/", help="the dashboard URL to time")
+    parser.add_argument("--cold", action="store_true", help="snapshots off: every view computes")
     args = parser.parse_args()
     n = max(1, min(args.requests, MAX_REQUESTS))
     url = os.environ.get("DATABASE_URL", "")
@@ -124,13 +157,16 @@ def main() -> None:
             "SECRET_KEY": secret,
             "SERVER_NAME": None,
             "RATELIMIT_ENABLED": False,
+            **({"MONITORING_SNAPSHOT_SECONDS": 0} if args.cold else {}),
         }
     )
     cookie, user_id = _session_cookie(app)
-    statements = count_statements(app, user_id, args.path)
+    statements, statements_304 = count_statements(app, user_id, args.path, args.cold)
 
     port = _free_port()
     env = {**os.environ, "SECRET_KEY": secret, "CONSULT_ENV": "production"}
+    if args.cold:
+        env["CONSULT_MONITORING_SNAPSHOT_SECONDS"] = "0"
     server = subprocess.Popen(
         [
             sys.executable,
@@ -158,13 +194,19 @@ def main() -> None:
             status, _, _ = _get(base + args.path, cookie)
             if status != 200:
                 sys.exit(f"{args.path} answered {status}")
-        bare, dash, size = [], [], 0
+        bare, dash, repeat, size = [], [], [], 0
         for _ in range(n):
             bare.append(_get(base + "/healthz")[1])
             status, seconds, size = _get(base + args.path, cookie)
             if status != 200:
                 sys.exit(f"{args.path} answered {status}")
             dash.append(seconds)
+            if args.cold:
+                continue
+            status, seconds, _ = _get(base + args.path, cookie, _get.tag)
+            if status != 304:
+                sys.exit(f"{args.path} with its ETag answered {status}, not 304")
+            repeat.append(seconds)
     finally:
         server.terminate()
         try:
@@ -178,13 +220,26 @@ def main() -> None:
             f"   mean {statistics.mean(values) * 1000:8.1f} ms   ({len(values)} requests)"
         )
 
+    def per_second(values):
+        return len(values) / sum(values)
+
+    print("snapshots off (every view computes)" if args.cold else "snapshots on (default)")
     print(line("/healthz", bare))
     print(line(args.path, dash))
+    if repeat:
+        print(line("304 repeat", repeat))
     print(
         f"ratio (median dashboard / median /healthz): "
         f"{statistics.median(dash) / statistics.median(bare):.1f}"
     )
-    print(f"SQL statements per dashboard request: {statements}")
+    rates = (
+        f"requests/s: /healthz {per_second(bare):.0f}, dashboard {per_second(dash):.1f}"
+        f" (1/{per_second(bare) / per_second(dash):.1f} of /healthz)"
+    )
+    if repeat:
+        rates += f", 304 {per_second(repeat):.0f} (1/{per_second(bare) / per_second(repeat):.1f})"
+    print(rates)
+    print(f"SQL statements per dashboard request: {statements}; per 304: {statements_304}")
     print(f"dashboard page size: {size / 1024:.0f} KiB")
 
 

@@ -560,3 +560,45 @@ def test_the_migration_back_fills_the_rows_the_upkeep_keeps(empty_database, tmp_
         assert [r for r in summary_rows() if r[2] != "votes"] == kept
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_co_summary_repeat_view_is_a_304_and_charts_are_drawn_once_per_figures(
+    app, world, login, client, monkeypatch
+):
+    from flask import g
+
+    from consult.monitoring import charts
+
+    monkeypatch.setitem(app.config, "MONITORING_SNAPSHOT_SECONDS", 300)
+    drawn = []
+    real = charts.for_indicators
+    monkeypatch.setattr(charts, "for_indicators", lambda ind: drawn.append(1) or real(ind))
+    f.meeting(world.co)
+    db.session.commit()
+    login(world.leader)
+    url = f"/monitoring/co/{world.co.id}"
+    first = client.get(url)
+    assert first.status_code == 200 and "Figures as of" in first.get_data(as_text=True)
+    g.pop("_login_user", None)
+    seen, stop = _capture(db.engine)
+    try:
+        repeat = client.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    finally:
+        stop()
+    assert repeat.status_code == 304 and repeat.data == b""
+    assert len(seen) <= 6  # who reads, the CO, its zone, unread count: as the dashboard
+    assert not [s for s in seen if "monitoring_days" in s]  # no figure was read
+    # a new snapshot of the same figures (the old one expired) draws no chart again
+    from consult.extensions import cache
+
+    for key in [k for k in cache.cache._cache if ":html:" not in k and ":charts:" not in k]:
+        cache.delete(key)
+    assert client.get(url).status_code == 200
+    assert len(drawn) == 1
+    # new figures, new charts
+    f.meeting(world.co)
+    db.session.commit()
+    for key in [k for k in cache.cache._cache if ":charts:" not in k]:
+        cache.delete(key)
+    assert client.get(url).status_code == 200
+    assert len(drawn) == 2

@@ -233,7 +233,7 @@ def test_dashboard_reuses_its_snapshot_and_says_when_it_was_taken(
     assert first.status_code == 200 and "Figures as of" in first.get_data(as_text=True)
     again, reused = _statement_count(client, "/monitoring/")
     assert again.get_data(as_text=True) == first.get_data(as_text=True) or reused
-    assert reused < computed - 5  # no indicator was recomputed
+    assert reused < computed - 3  # no indicator was recomputed (4 to 6 statements now)
     meetings = first.get_data(as_text=True).count("Meetings held")
     assert meetings
     make.meeting(world.co)

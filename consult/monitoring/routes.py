@@ -188,18 +188,33 @@ def _map_chart(points):
 
 def _summary(template: str, scope_kw: dict, **context):
     form = PeriodForm(formdata=request.args)
-    snapshot = None
+    scope = None
     if form.validate():
         days, today = _days_of(scope_kw)
         start, end = form.dates(today)
-        snapshot = snapshots.take(Scope(start, end, **days, **scope_kw))
-    return render_template(
+        scope = Scope(start, end, **days, **scope_kw)
+    query = sorted(request.args.items())
+
+    def tag_of(as_of):
+        return etag(template, scope_kw, scope, as_of, query)
+
+    # as the dashboard: a repeat view of figures already in the cache costs no figures
+    cached_at = scope and snapshots.taken_at(scope)
+    if cached_at and (not_modified := unchanged(tag_of(cached_at), cached_at)) is not None:
+        return not_modified
+    snapshot = snapshots.take(scope) if scope else None
+    as_of = snapshot and snapshot.as_of
+    tag = tag_of(as_of)
+    if (not_modified := unchanged(tag, as_of)) is not None:
+        return not_modified
+    page = render_template(
         template,
         form=form,
         ind=snapshot and snapshot.indicators,
         figures=snapshot and _figures(snapshot, None, "summary"),
         **context,
     )
+    return tagged(page, tag, as_of)
 
 
 @bp.route("/monitoring/co/<int:co_id>")

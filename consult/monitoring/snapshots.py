@@ -1,14 +1,17 @@
 """The dashboard's and summaries' figures and charts, computed once and reused.
 
-The indicators read the whole programme and the charts take time to draw, so both are kept
-in the cache (Flask-Caching: files in ``instance/cache``, or Redis when ``REDIS_URL`` is set)
-for ``MONITORING_SNAPSHOT_SECONDS`` and reused by every reader of the same scope, period and
-language. The page says as of when its figures are; ``consult refresh-monitoring`` (from
-cron) recomputes the common scopes ahead of readers.
+The indicators come from the summary rows (``figures``: a few small statements) and the
+charts take time to draw, so both are kept in the cache (Flask-Caching: files in
+``instance/cache``, or Redis when ``REDIS_URL`` is set) for ``MONITORING_SNAPSHOT_SECONDS``
+and reused by every reader of the same scope, period and language. The page says as of when
+its figures are; ``consult refresh-monitoring`` (from cron) recomputes the common scopes
+ahead of readers. The charts are also kept by the figures they draw (``CHARTS_SECONDS``), so
+a new snapshot of unchanged figures draws nothing: they are drawn once per change of data.
 """
 
+import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from flask import current_app
@@ -23,6 +26,8 @@ from consult.monitoring.service import Indicators
 
 #: bumped when Indicators or the charts change shape, so old snapshots are not read
 FORMAT = 2
+#: how long charts are kept for the figures they draw (figures that change get new charts)
+CHARTS_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ def take(scope: Scope, *, refresh: bool = False) -> Snapshot:
         if isinstance(found, Snapshot):
             return found
     ind = figures.indicators(scope)
-    snapshot = Snapshot(ind, charts.for_indicators(ind), utcnow(), key)
+    snapshot = Snapshot(ind, _charts(ind, seconds), utcnow(), key)
     if seconds:
         try:
             cache.set(key, snapshot, timeout=seconds)
@@ -78,6 +83,26 @@ def take(scope: Scope, *, refresh: bool = False) -> Snapshot:
         except Exception:  # noqa: BLE001 - the page is still right, only not kept
             current_app.logger.warning("monitoring cache unwritable", exc_info=True)
     return snapshot
+
+
+def _charts(ind: Indicators, seconds: int) -> dict[str, Markup]:
+    """The charts of ``ind``, drawn once per language and figures (kept by their digest)."""
+    if not seconds:
+        return charts.for_indicators(ind)
+    figures_drawn = repr(replace(ind, votes_until=None)).encode()
+    key = f"monitoring:{FORMAT}:charts:{get_locale()}:{hashlib.sha256(figures_drawn).hexdigest()}"
+    try:
+        found = cache.get(key)
+    except Exception:  # noqa: BLE001 - a cache that is down means "draw them now"
+        found = None
+    if isinstance(found, dict):
+        return {name: Markup(svg) for name, svg in found.items()}  # noqa: S704 - drawn below
+    drawn = charts.for_indicators(ind)
+    try:
+        cache.set(key, {name: str(svg) for name, svg in drawn.items()}, timeout=CHARTS_SECONDS)
+    except Exception:  # noqa: BLE001 - the page is still right, only not kept
+        current_app.logger.warning("monitoring cache unwritable", exc_info=True)
+    return drawn
 
 
 def rendered(snapshot: Snapshot, variant: str, render: Callable[[], str]) -> Markup:
