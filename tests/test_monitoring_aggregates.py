@@ -602,3 +602,14 @@ def test_a_co_summary_repeat_view_is_a_304_and_charts_are_drawn_once_per_figures
         cache.delete(key)
     assert client.get(url).status_code == 200
     assert len(drawn) == 2
+
+
+def test_the_page_says_until_when_online_votes_are_counted(app, world, login, client, runner):
+    login(world.staff)
+    page = client.get("/monitoring/").get_data(as_text=True)
+    assert "Online votes have not been counted yet" in page
+    result = runner.invoke(args=["refresh-monitoring"])
+    assert result.exit_code == 0, result.output
+    assert "0 ballots counted." in result.output
+    page = client.get("/monitoring/").get_data(as_text=True)
+    assert "these include votes cast until" in page
