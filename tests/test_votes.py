@@ -434,15 +434,17 @@ def test_a_close_committed_elsewhere_is_seen_before_counting(world, make):
 
 
 def test_no_one_can_close_the_vote_while_a_ballot_is_being_counted(world, make, monkeypatch):
-    """Between a ballot's "is the vote open?" check and its insert, a close from another
-    process must wait: the ballot holds the round's write lock (on SQLite too)."""
+    """Between a ballot's "is the vote open?" check (the locking statement) and the writing
+    of its row, a close from another process must wait: the ballot holds the round's write
+    lock (on SQLite too)."""
     from sqlalchemy import text
+
+    from consult.votes import ballots
 
     p, rnd = _open(world, make)
     attempts = []
-    check = votes.refuse_after_closing_time
 
-    def close_from_elsewhere(proposal, locked_round, now):
+    def close_from_elsewhere():
         with db.engine.connect() as other:
             if db.engine.dialect.name == "sqlite":
                 other.execute(text("PRAGMA busy_timeout = 100"))
@@ -459,12 +461,18 @@ def test_no_one_can_close_the_vote_while_a_ballot_is_being_counted(world, make, 
             except Exception:  # noqa: BLE001 - locked out, as it should be
                 other.rollback()
                 attempts.append("had to wait")
-        return check(proposal, locked_round, now)
 
-    monkeypatch.setattr(votes, "refuse_after_closing_time", close_from_elsewhere)
+    for name in ("_store_after_totals", "_store_with_totals"):  # SQLite's and PostgreSQL's
+
+        def store(*args, _real=getattr(ballots, name), **kw):
+            close_from_elsewhere()
+            return _real(*args, **kw)
+
+        monkeypatch.setattr(ballots, name, store)
     assert service.cast_vote(p, _membership(world.member, world.co), VoteChoice.YES) == "cast"
     db.session.commit()
     assert attempts == ["had to wait"]
+    assert _cached(rnd) == (1, 0, 0) == _stored_counts(rnd)
 
 
 def test_votes_whose_time_is_up_are_closed_by_the_platform(world, make, runner):

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable
 from contextlib import contextmanager
 
-from flask import request
+from flask import g, request
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from sqlalchemy import Select
@@ -47,7 +47,9 @@ def guard(model, arg: str, action: str):
     def decorate(view):
         @functools.wraps(view)
         def guarded(*args, **kwargs):
-            require(action, load(model, kwargs[arg]))
+            # kept in ``g`` so the view's own ``load`` finds it in the session, unread again
+            g.guarded = load(model, kwargs[arg])
+            require(action, g.guarded)
             return view(*args, **kwargs)
 
         return guarded

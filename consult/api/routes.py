@@ -453,12 +453,10 @@ def vote(data, proposal_id: int):
             offer = _offer(p, data["offer_id"])
             require("vote_on_offer", offer)
             outcome = offers.cast_offer_vote(p, user, offer, choice)
-            rnd = offers.offer_round(offer)
         else:
             outcome = proposals.cast_vote(p, user.membership_in(p.co_id), choice)
-            rnd = proposals.current_round(p)
     db.session.commit()
-    return {"outcome": outcome, "choice": choice.value, "round_id": rnd.id if rnd else None}
+    return {"outcome": str(outcome), "choice": choice.value, "round_id": outcome.round_id}
 
 
 @proposals_bp.route("/proposals/<int:proposal_id>/messages", methods=["GET"])

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from consult.api.models import ApiToken
 from consult.audit.service import record
@@ -47,7 +48,16 @@ def find_token(secret: str) -> ApiToken | None:
     """The live token whose secret is ``secret``: not revoked, not expired, its owner active."""
     if not secret or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_secret(secret)))
+    # the owner and their memberships in the same statement: every call asks who is a member
+    token = (
+        db.session.scalars(
+            select(ApiToken)
+            .where(ApiToken.token_hash == hash_secret(secret))
+            .options(joinedload(ApiToken.user).joinedload(User.memberships))
+        )
+        .unique()
+        .first()
+    )
     if token is None or token.revoked_at is not None or token.expires_at <= utcnow():
         return None
     if not token.user.is_active:

@@ -4,6 +4,7 @@ from flask import has_request_context, request
 from sqlalchemy import event, select
 
 from consult.audit.models import AuditEvent
+from consult.core.db import utcnow
 from consult.extensions import db
 
 
@@ -24,18 +25,46 @@ def record(
     if obj.id is None:
         db.session.flush()
     ev = AuditEvent(
-        action=action,
-        object_type=type(obj).__name__,
-        object_id=obj.id,
-        actor_id=getattr(actor, "id", None),
-        proposal_id=proposal_id,
-        co_id=co_id,
-        detail={k: _plain(v) for k, v in detail.items()},
-        ip=request.remote_addr if has_request_context() else None,
+        **event_values(
+            action,
+            type(obj).__name__,
+            obj.id,
+            actor,
+            proposal_id=proposal_id,
+            co_id=co_id,
+            **detail,
+        )
     )
     db.session.add(ev)
     db.session.flush()
     return ev
+
+
+def event_values(
+    action: str,
+    object_type: str,
+    object_id,
+    actor=None,
+    *,
+    proposal_id: int | None = None,
+    co_id: int | None = None,
+    **detail,
+) -> dict:
+    """The columns of an audit event, for a caller that writes it inside a statement of its
+    own (an ``INSERT … SELECT``, so a ballot costs no extra statement). ``action`` and
+    ``object_id`` may be SQL expressions there; ``actor`` is a user or a user id. The client
+    address is taken as :func:`record` takes it."""
+    return {
+        "at": utcnow(),
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "actor_id": actor if isinstance(actor, int) else getattr(actor, "id", None),
+        "proposal_id": proposal_id,
+        "co_id": co_id,
+        "detail": {k: _plain(v) for k, v in detail.items()},
+        "ip": request.remote_addr if has_request_context() else None,
+    }
 
 
 def _plain(value):

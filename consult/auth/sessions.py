@@ -15,6 +15,7 @@ from flask import Flask, current_app, flash, g, redirect, request, session, url_
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.orm import joinedload
 
 from consult.auth.models import User
 from consult.core import security_log
@@ -39,7 +40,8 @@ def load_user(session_id: str) -> User | None:
     user_id, _sep, token = str(session_id).partition(":")
     if not user_id.isdigit() or len(user_id) > 18 or not token:
         return None
-    user = db.session.get(User, int(user_id))
+    # with the memberships, in the same statement: nearly every page asks who is a member
+    user = db.session.get(User, int(user_id), options=[joinedload(User.memberships)])
     if user is None or not user.holds_session(token):
         return None
     return user

@@ -40,6 +40,7 @@ from consult.notifications.service import link_to
 from consult.proposals.models import Proposal, ProposalVersion
 from consult.proposals.service import apply_transition, check_transition
 from consult.proposals.terms import TermRow, compare_terms
+from consult.votes import ballots
 from consult.votes import service as votes
 from consult.votes.models import VoteRound
 
@@ -422,12 +423,12 @@ def offer_round(offer: Message) -> VoteRound | None:
 
 def cast_offer_vote(
     proposal: Proposal, member: User, offer: Message, choice: VoteChoice, *, now=None
-) -> str:
+) -> ballots.Outcome:
     """A member votes yes/no/abstain on the counter-offer in vote."""
     if offer.proposal_id != proposal.id:
         raise CounterOfferError(_l("This is not a counter-offer on this proposal."))
     try:
-        return votes.cast(
+        return ballots.cast(
             proposal,
             member.membership_in(proposal.co_id),
             choice,

@@ -56,7 +56,7 @@ def _view_message(user: User, m: Message) -> bool:
 
 
 def _is_offer(m: Message) -> bool:
-    return m.kind == MessageKind.COUNTER_OFFER and m.version is not None
+    return m.kind == MessageKind.COUNTER_OFFER and m.version_id is not None
 
 
 def _offer_raises_share(m: Message) -> bool:

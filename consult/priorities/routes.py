@@ -3,6 +3,7 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
 
 from consult.communities.models import CommunityOrganisation
 from consult.core import localtime
@@ -107,7 +108,11 @@ def show(round_id: int):
 @bp.route("/priorities/<int:round_id>/ballot", methods=["POST"])
 @login_required
 def ballot(round_id: int):
-    rnd = load(PriorityRound, round_id, "view")
+    # the round with its problems in one statement (a ballot is counted in a few)
+    rnd = db.session.get(PriorityRound, round_id, options=[joinedload(PriorityRound.problems)])
+    if rnd is None:
+        abort(404)
+    require(current_user, "view", rnd)
     if current_user.membership_in(rnd.co_id) is not None and not service.is_accepting(rnd):
         # say why rather than 403: the member may simply have kept the page open too long
         if rnd.closed_at is not None:
@@ -117,11 +122,12 @@ def ballot(round_id: int):
         return redirect(url_for("priorities.show", round_id=rnd.id))
     require(current_user, "give_points", rnd)
     membership = current_user.membership_in(rnd.co_id)
-    problems = service.round_problems(rnd)
-    form = ballot_form(rnd, problems, {})
+    form = ballot_form(rnd, list(rnd.problems), {})
     if not form.validate_on_submit():
         return _show(rnd, form)
-    again = submissions.repeated(form, "points", lambda i: url_for("priorities.show", round_id=i))
+    again = submissions.repeated(
+        form, "points", lambda i: url_for("priorities.show", round_id=i), object_id=rnd.id
+    )
     if again is not None:
         return again
     try:
@@ -130,7 +136,6 @@ def ballot(round_id: int):
         db.session.rollback()
         show_refusal(form, error)
         return _show(rnd, form)
-    submissions.created(form, rnd.id)
     db.session.commit()
     if given:
         flash(
@@ -142,7 +147,7 @@ def ballot(round_id: int):
         )
     else:
         flash(_("You have taken back your points."), "success")
-    return redirect(url_for("priorities.show", round_id=rnd.id))
+    return redirect(url_for("priorities.show", round_id=round_id))  # rnd expired at the commit
 
 
 def _meeting_choices(rnd: PriorityRound, co: CommunityOrganisation):

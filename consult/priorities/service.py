@@ -22,10 +22,11 @@ Services check the rule, change state, write the audit event and flush; the view
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, false, insert, literal, select, update
+from sqlalchemy import delete, false, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from consult.audit.service import record
+from consult.audit.models import AuditEvent
+from consult.audit.service import event_values, record
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation, Membership
 from consult.communities.service import current_members
@@ -228,7 +229,7 @@ def open_round(
 
 def check_ballot(rnd: PriorityRound, points: dict[int, int]) -> dict[int, int]:
     """The ballot without zero entries, or :class:`PriorityError` saying what is wrong."""
-    allowed = set(round_problem_ids(rnd))
+    allowed = {p.id for p in rnd.problems}  # fixed when the round opened
     given: dict[int, int] = {}
     for problem_id, n in points.items():
         n = int(n or 0)
@@ -260,64 +261,106 @@ def give_points(
 
     All zeros withdraws the ballot. Returns the distribution kept (without zeros).
 
-    Exactness: the round row is write-locked first (``_lock_row``; the lock also re-checks that
-    the round is still open, so a ballot and the close cannot cross). On PostgreSQL, two
-    submissions by the same member (or by anyone, in the same round) therefore run one after
-    the other; the second one's DELETE, a new statement under READ COMMITTED, sees and removes
-    the first one's committed rows before inserting its own. On SQLite the lock is the
-    database's single write lock, taken before anything is read here. So the member ends with
-    exactly one of the two distributions, never a mix. The delete and inserts run inside a
-    savepoint: if an insert still fails, the unique constraint (round, membership, problem)
-    has refused a duplicate, the savepoint restores the previous ballot and the member is asked
-    to try again; nothing is checked-then-inserted.
+    Exactness: the round row is write-locked first, by a no-op UPDATE that only matches while
+    the round is open, before its closing time and with the member on its roll, so a ballot
+    and the close cannot cross. On PostgreSQL, two submissions by the same member (or by
+    anyone, in the same round) therefore run one after the other; the second one's DELETE, a
+    new statement under READ COMMITTED, sees and removes the first one's committed rows (and
+    returns them: the audit's "before") before inserting its own. On SQLite the lock is the
+    database's single write lock. So the member ends with exactly one of the two
+    distributions, never a mix. If an insert still fails, the unique constraint (round,
+    membership, problem) has refused a duplicate: the member is asked to try again and the
+    caller's rollback keeps the previous ballot; nothing is checked-then-inserted.
+
+    Statements: the lock, the DELETE … RETURNING, then one INSERT of every row and the audit
+    event (one statement on PostgreSQL, two on SQLite). The round's problems come with
+    ``rnd``: load it with them to save one more.
     """
     if membership.co_id != rnd.co_id or membership.left_on is not None:
         raise PriorityError(_l("Only current members of this CO can give points."))
-    if not on_roll(rnd, membership):
+    now = utcnow()
+    if not _lock_for_ballot(rnd, membership, now):
+        raise _why_refused(rnd, membership, now)
+    given = check_ballot(rnd, points)
+    mine = (PriorityPoints.round_id == rnd.id, PriorityPoints.membership_id == membership.id)
+    before = dict(
+        db.session.execute(
+            delete(PriorityPoints)
+            .where(*mine)
+            .returning(PriorityPoints.problem_id, PriorityPoints.points)
+            .execution_options(synchronize_session=False)
+        ).all()
+    )
+    if not (before or given):
+        return given  # nothing given, nothing taken back
+    event = insert(AuditEvent).values(
+        **event_values(
+            "priority_round.ballot_changed" if before else "priority_round.ballot_given",
+            "PriorityRound",
+            rnd.id,
+            membership.user_id,
+            co_id=rnd.co_id,
+            membership_id=membership.id,
+            before={str(k): v for k, v in sorted(before.items())},
+            points={str(k): v for k, v in given.items()},
+        )
+    )
+    rows = [
+        {"round_id": rnd.id, "membership_id": membership.id, "problem_id": pid, "points": n}
+        for pid, n in given.items()
+    ]
+    try:
+        if not rows:
+            db.session.execute(event)
+        elif db.session.get_bind().dialect.name == "postgresql":
+            # the rows and the audit event in one statement (a data-modifying CTE)
+            db.session.execute(event.add_cte(insert(PriorityPoints).values(rows).cte("given")))
+        else:
+            db.session.execute(insert(PriorityPoints).values(rows))
+            db.session.execute(event)
+    except IntegrityError as error:
         raise PriorityError(
+            _l("Your points were sent twice at the same moment. Please send them again.")
+        ) from error
+    db.session.expire(rnd, ["points"])
+    return given
+
+
+def _lock_for_ballot(rnd: PriorityRound, membership: Membership, now: datetime) -> bool:
+    """The round's write lock (a no-op UPDATE), taken only while a ballot may go in: the round
+    open, before its closing time, the member on its roll. False when it did not match."""
+    locked = db.session.execute(
+        update(PriorityRound)
+        .where(
+            PriorityRound.id == rnd.id,
+            PriorityRound.closed_at.is_(None),
+            or_(PriorityRound.closes_at.is_(None), PriorityRound.closes_at > now),
+            select(PriorityRoll.round_id)
+            .where(
+                PriorityRoll.round_id == PriorityRound.id,
+                PriorityRoll.membership_id == membership.id,
+            )
+            .exists(),
+        )
+        .values(id=PriorityRound.id)
+        .execution_options(synchronize_session=False)
+    )
+    return locked.rowcount == 1
+
+
+def _why_refused(rnd: PriorityRound, membership: Membership, now: datetime) -> PriorityError:
+    """Why :func:`_lock_for_ballot` did not match, read afresh (a refusal may cost more)."""
+    if not on_roll(rnd, membership):
+        return PriorityError(
             _l(
                 "You are not on this round's roll: it lists the members when the round "
                 "opened. You can give points in the next one."
             )
         )
-    given = check_ballot(rnd, points)
-    if not lock_row(PriorityRound, rnd.id, PriorityRound.closed_at.is_(None)):
-        raise PriorityError(_l("This round is closed; points can no longer be given."))
-    if not is_accepting(rnd):
-        raise PriorityError(_l("The time to give points is over."))
-    before = ballot_of(rnd, membership)
-    try:
-        with db.session.begin_nested():
-            db.session.execute(
-                delete(PriorityPoints)
-                .where(
-                    PriorityPoints.round_id == rnd.id,
-                    PriorityPoints.membership_id == membership.id,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            db.session.add_all(
-                PriorityPoints(
-                    round_id=rnd.id, membership_id=membership.id, problem_id=pid, points=n
-                )
-                for pid, n in given.items()
-            )
-    except IntegrityError as error:
-        raise PriorityError(
-            _l("Your points were sent twice at the same moment. Please send them again.")
-        ) from error
-    if before or given:
-        record(
-            "priority_round.ballot_changed" if before else "priority_round.ballot_given",
-            rnd,
-            membership.user,
-            co_id=rnd.co_id,
-            membership_id=membership.id,
-            before={str(k): v for k, v in before.items()},
-            points={str(k): v for k, v in given.items()},
-        )
-    db.session.expire(rnd, ["points"])
-    return given
+    db.session.refresh(rnd, ["closed_at", "closes_at"])
+    if rnd.closed_at is not None:
+        return PriorityError(_l("This round is closed; points can no longer be given."))
+    return PriorityError(_l("The time to give points is over."))
 
 
 # --- show of hands --------------------------------------------------------------------------

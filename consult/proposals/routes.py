@@ -295,7 +295,10 @@ def vote(proposal_id: int):
     if not form.validate_on_submit():
         _expired()
         return _back(proposal, "vote")
-    again = submissions.repeated(form, "ballot", lambda _i: _back(proposal, "vote").location)
+    # where to go next, worked out before the commit expires the proposal (no reload)
+    here = _back(proposal, "vote").location
+    back = safe_next(request.form.get("next")) or here
+    again = submissions.repeated(form, "ballot", lambda _i: here, object_id=proposal.id)
     if again is not None:
         return again
     choice = VoteChoice(form.choice.data)
@@ -305,11 +308,9 @@ def vote(proposal_id: int):
         db.session.rollback()
         flash(str(error), "error")
     else:
-        submissions.created(form, proposal.id)
         db.session.commit()
         flash(form.outcome_message(outcome), "success")
-    back = safe_next(request.form.get("next"))  # cast from the CO home's "Needs you now"
-    return redirect(back) if back else _back(proposal, "vote")
+    return redirect(back)  # back to the vote, or to the CO home's "Needs you now"
 
 
 @bp.route("/proposals/<int:proposal_id>/tally", methods=["GET", "POST"])

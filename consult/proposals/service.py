@@ -34,6 +34,7 @@ from consult.proposals import workflow
 from consult.proposals.models import Proposal, ProposalVersion
 from consult.proposals.policy import proposal_actor
 from consult.proposals.workflow import TransitionRefused  # noqa: F401  (re-exported for views)
+from consult.votes import ballots
 from consult.votes import service as votes
 from consult.votes.models import VoteRound, VoteTally
 from consult.votes.service import VoteError
@@ -307,13 +308,13 @@ def open_vote(
 
 def cast_vote(
     proposal: Proposal, membership: Membership, choice: VoteChoice, *, now: datetime | None = None
-) -> str:
+) -> ballots.Outcome:
     """Record ``membership``'s vote, or change it: returns "cast", "changed" or "unchanged"
-    (see :func:`consult.votes.service.cast`)."""
-    votes.check_voter(proposal, membership)
+    (see :func:`consult.votes.ballots.cast`)."""
+    ballots.check_voter(proposal, membership)
     if proposal.state != ProposalState.VOTING:
         raise votes.no_open_vote()
-    return votes.cast(proposal, membership, choice, now=now)
+    return ballots.cast(proposal, membership, choice, now=now)
 
 
 def record_tally(

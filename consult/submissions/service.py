@@ -35,10 +35,12 @@ def lookup(user_id: int, key: str) -> SubmissionKey | None:
     )
 
 
-def claim(user, key: str | None, kind: str) -> SubmissionKey | None:
+def claim(user, key: str | None, kind: str, object_id: int | None = None) -> SubmissionKey | None:
     """Claim ``key`` for ``user`` before creating a ``kind`` record.
 
-    Returns None when the key is new (or unusable): go on and create, then :func:`fulfil`.
+    Returns None when the key is new (or unusable): go on and create, then :func:`fulfil`;
+    or, when the record to show afterwards is known already (a ballot shows its proposal),
+    pass it as ``object_id`` and there is nothing to fulfil.
     Returns the earlier :class:`SubmissionKey` when the key was used already: show its
     ``object_id`` instead of creating a second record. The unique (user, key) constraint
     decides (``INSERT … ON CONFLICT DO NOTHING``): a concurrent claim of the same key waits for
@@ -51,7 +53,7 @@ def claim(user, key: str | None, kind: str) -> SubmissionKey | None:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     claimed = db.session.execute(
         insert(table)
-        .values(user_id=user.id, key=key, kind=kind, created_at=utcnow())
+        .values(user_id=user.id, key=key, kind=kind, object_id=object_id, created_at=utcnow())
         .on_conflict_do_nothing(index_elements=[table.c.user_id, table.c.key])
         .returning(table.c.id)
     ).first()

@@ -9,11 +9,12 @@ from flask_login import current_user
 from consult.submissions import service
 
 
-def repeated(form, kind: str, url: Callable[[int], str]):
+def repeated(form, kind: str, url: Callable[[int], str], object_id: int | None = None):
     """Claim ``form``'s submission key for a ``kind`` record. None when it is new: create
-    the record, then call :func:`created`. Otherwise the redirect to what the first sending
-    created (``url(object_id)``), with a message saying nothing was saved twice."""
-    earlier = service.claim(current_user, form.submission_key.data, kind)
+    the record, then call :func:`created` (unless ``object_id`` named the record to show
+    already, as a ballot names its proposal). Otherwise the redirect to what the first
+    sending created (``url(object_id)``), with a message saying nothing was saved twice."""
+    earlier = service.claim(current_user, form.submission_key.data, kind, object_id)
     if earlier is None:
         return None
     flash(

@@ -4,8 +4,9 @@ One interface for every vote a CO holds on a proposal: the vote on the proposal 
 (``VoteSubject.PROPOSAL``, driven by ``proposals.service``) and the members' vote on a municipal
 counter-offer (``VoteSubject.COUNTER_OFFER`` with the offer's id, driven by
 ``negotiation.service``). A round is found by its proposal, subject and counter-offer
-(:func:`open_round_of`, :func:`lock_round`); ballots and tallies go through :func:`cast` and
-:func:`record_tally`; :func:`close` fixes the result by :func:`decide`.
+(:func:`open_round_of`, :func:`lock_round`); ballots go through
+:func:`consult.votes.ballots.cast`, tallies through :func:`record_tally`; :func:`close` fixes
+the result by :func:`decide`.
 
 The callers check their own workflow (may a vote open, may it close now), write their own
 audit event for opening and closing, and tell the members. The ``proposal`` passed in is read
@@ -15,7 +16,9 @@ only for its ``id``, ``co_id``, ``organisation`` (the CO's voting rule) and ``mu
 The electorate (DESIGN.md, "Honest numbers"): every round has a roll, the CO's members when
 it opens (:func:`fill_roll`). People who join later are not on it. A member who leaves before
 the close has the ballot set aside and leaves the base. Ballots (a foreign key on the roll),
-the cached totals, the breakdown and the quorum base all come from the same roll.
+the cached totals, the breakdown and the quorum base all come from the same roll. While a
+round is open a ballot moves the cached totals by +1/-1 and a tally recounts them; the close
+recounts them from the roll as it stands then (a member who left is set aside there).
 
 Services flush and never commit.
 """
@@ -27,7 +30,6 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, func, insert, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from consult.audit.service import record
 from consult.auth.models import User
@@ -250,79 +252,7 @@ def tell_members(proposal, kind: str, link: str | None, *, but: User | None = No
     )
 
 
-# --- ballots --------------------------------------------------------------------------------
-
-
-def check_voter(proposal, membership: Membership | None) -> None:
-    """Only a current member of the proposal's CO votes."""
-    if membership is None or membership.co_id != proposal.co_id or membership.left_on is not None:
-        raise VoteError(_l("Only current members of the CO can vote."))
-
-
-def cast(
-    proposal,
-    membership: Membership | None,
-    choice: VoteChoice,
-    *,
-    subject: VoteSubject = VoteSubject.PROPOSAL,
-    counter_offer_id: int | None = None,
-    now: datetime | None = None,
-) -> str:
-    """Record ``membership``'s ballot in the open round, or change it: returns "cast",
-    "changed" or "unchanged".
-
-    One ``INSERT … ON CONFLICT DO UPDATE``: the unique (round, membership) constraint, not a
-    prior look-up, decides whether this is a first vote, so two taps at once give one vote.
-    The cached totals are then recounted from the rows in the same transaction.
-    """
-    now = now or utcnow()
-    check_voter(proposal, membership)
-    rnd = _locked_open_round(proposal, subject, counter_offer_id, now)
-    if not on_roll(rnd, membership):
-        raise VoteError(
-            _l(
-                "You are not on this vote's roll: it lists the members when the vote opened. "
-                "You can vote in the next one."
-            )
-        )
-    return _upsert_ballot(proposal, rnd, membership, choice, now)
-
-
-def _insert(table):
-    """INSERT in the session's dialect, which is what carries ON CONFLICT."""
-    name = db.session.get_bind().dialect.name
-    return (postgresql.insert if name == "postgresql" else sqlite.insert)(table)
-
-
-def _upsert_ballot(
-    proposal, rnd: VoteRound, membership: Membership, choice: VoteChoice, now
-) -> str:
-    """Insert or change ``membership``'s ballot in the locked, open ``rnd``; recount; audit."""
-    table = Vote.__table__
-    ins = _insert(table).values(
-        round_id=rnd.id, membership_id=membership.id, choice=choice, cast_at=now
-    )
-    stmt = ins.on_conflict_do_update(
-        index_elements=[table.c.round_id, table.c.membership_id],
-        set_={"choice": ins.excluded.choice, "changed_at": now},
-        where=table.c.choice != ins.excluded.choice,  # same choice again: nothing to change
-    ).returning(table.c.id, table.c.changed_at)
-    row = db.session.execute(stmt).first()
-    if row is None:
-        return "unchanged"
-    _recount(rnd)
-    outcome = "cast" if row.changed_at is None else "changed"
-    vote = db.session.get(Vote, row.id, populate_existing=True)
-    record(
-        f"vote.{outcome}",
-        vote,
-        membership.user,
-        proposal_id=proposal.id,
-        co_id=proposal.co_id,
-        round_id=rnd.id,
-        choice=choice,
-    )
-    return outcome
+# --- the cached totals ----------------------------------------------------------------------
 
 
 def _recount(rnd: VoteRound) -> None:
