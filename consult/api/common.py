@@ -3,11 +3,10 @@ refusal into 409/422, keyset pages and ``Idempotency-Key``."""
 
 import base64
 import binascii
-import functools
 from collections.abc import Callable
 from contextlib import contextmanager
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_babel import gettext as _
 from flask_smorest import Blueprint, abort
 from sqlalchemy import Select
@@ -39,22 +38,59 @@ def require(action: str, obj=None) -> None:
         abort(403, message=_("You may not do this."))
 
 
-def guard(model, arg: str, action: str):
-    """Load the path's object (404) and ask ``can`` (403) *before* the body is validated,
-    in the pages' order: nobody learns from a 422 about a row they may not touch. Put it
-    between ``route`` and ``arguments``; the view then loads the object from the session."""
+#: HTTP methods that change something: each such route must declare its :func:`guard`
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _path_objects() -> dict:
+    """The model each path argument names (imported late: these are the features' tables)."""
+    from consult.api.models import ApiToken
+    from consult.auth.models import User
+    from consult.communities.models import CommunityOrganisation
+    from consult.open311.models import Open311Key
+    from consult.problems.models import PriorityRound
+    from consult.proposals.models import Proposal
+
+    return {
+        "co_id": CommunityOrganisation,
+        "proposal_id": Proposal,
+        "round_id": PriorityRound,
+        "token_id": ApiToken,
+        "key_id": Open311Key,
+        "user_id": User,
+    }
+
+
+def guard(action: str, arg: str | None = None):
+    """Declare what a route does: ``action`` on the object its path names (``arg``, by
+    default the path's first argument). :func:`check_access` acts on it before the body is
+    validated. Put it between ``route`` and ``arguments``."""
 
     def decorate(view):
-        @functools.wraps(view)
-        def guarded(*args, **kwargs):
-            # kept in ``g`` so the view's own ``load`` finds it in the session, unread again
-            g.guarded = load(model, kwargs[arg])
-            require(action, g.guarded)
-            return view(*args, **kwargs)
-
-        return guarded
+        view.api_guard = (action, arg)
+        return view
 
     return decorate
+
+
+def check_access():
+    """Before every request of the API's blueprints, after the token: load the object the
+    path names (404) and ask ``can`` for the route's declared action (403), in the pages'
+    order, so nobody learns from a 422 about a row they may not touch. Fail-closed: a
+    writing route that declared no :func:`guard` is refused. The object stays in ``g`` (and
+    so in the session): the view's own :func:`load` finds it without reading it again."""
+    view = current_app.view_functions.get(request.endpoint)
+    declared = getattr(view, "api_guard", None)
+    if declared is None:
+        if request.method in WRITES and request.endpoint not in auth.PUBLIC:
+            abort(403, message=_("You may not do this."))
+        return None
+    action, arg = declared
+    args = request.view_args or {}
+    name = arg or next(iter(args))
+    g.guarded = load(_path_objects()[name], args[name])
+    require(action, g.guarded)
+    return None
 
 
 @contextmanager
@@ -191,4 +227,5 @@ def blueprint(name: str, description: str) -> Blueprint:
     # header, so a CSRF token would protect nothing here.
     csrf.exempt(blp)
     blp.before_request(auth.load_bearer)
+    blp.before_request(check_access)
     return blp

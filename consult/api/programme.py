@@ -25,25 +25,23 @@ def _ballot(rnd: PriorityRound) -> dict | None:
 
 
 @priorities_bp.route("/communities/<int:co_id>/priority-rounds", methods=["GET"])
-@guard(CommunityOrganisation, "co_id", "view_internal")
+@guard("view_internal")
 @priorities_bp.arguments(schemas.PageArgs, location="query")
 @priorities_bp.response(200, schemas.page_of(schemas.PriorityRoundSchema))
 def priority_rounds(args, co_id: int):
     co = load(CommunityOrganisation, co_id)
-    require("view_internal", co)
     stmt = select(PriorityRound).where(PriorityRound.co_id == co.id)
     return keyset_page(stmt, PriorityRound.id, args, lambda r: dump.priority_round(r, _ballot(r)))
 
 
 @priorities_bp.route("/communities/<int:co_id>/priority-rounds", methods=["POST"])
-@guard(CommunityOrganisation, "co_id", "open_priority_round")
+@guard("open_priority_round")
 @priorities_bp.arguments(schemas.PriorityRoundIn)
 @priorities_bp.response(201, schemas.PriorityRoundSchema)
 def open_priority_round(data, co_id: int):
     """Open a priority round over the CO's open problems (its leader).
     Honours ``Idempotency-Key``."""
     co = load(CommunityOrganisation, co_id)
-    require("open_priority_round", co)
     return create(
         "priority_round",
         PriorityRound,
@@ -61,13 +59,12 @@ def priority_round(round_id: int):
 
 
 @priorities_bp.route("/priority-rounds/<int:round_id>/ballot", methods=["PUT"])
-@guard(PriorityRound, "round_id", "give_points")
+@guard("give_points")
 @priorities_bp.arguments(schemas.BallotIn)
 @priorities_bp.response(200, schemas.BallotOut)
 def give_points(data, round_id: int):
     """Replace the caller's points in the round (a member); all zeros withdraws them."""
     rnd = load(PriorityRound, round_id)
-    require("give_points", rnd)
     points: dict[int, int] = {}
     for entry in data["points"]:
         points[entry["problem_id"]] = points.get(entry["problem_id"], 0) + entry["points"]
@@ -78,11 +75,11 @@ def give_points(data, round_id: int):
 
 
 @priorities_bp.route("/priority-rounds/<int:round_id>/close", methods=["POST"])
+@guard("close")
 @priorities_bp.response(200, schemas.PriorityRoundSchema)
 def close_priority_round(round_id: int):
     """Close the round (the CO's leader)."""
     rnd = load(PriorityRound, round_id)
-    require("close", rnd)
     with refusals():
         priorities.close_round(rnd, by=auth.user())
     db.session.commit()

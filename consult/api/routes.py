@@ -1,5 +1,7 @@
 """The views of /api/v1/: load (404) → can (403) → schema-validated input → service →
-commit once. No rule is written here: the services and ``can`` decide, as for the pages."""
+commit once. No rule is written here: the services and ``can`` decide, as for the pages.
+The first two steps are :func:`consult.api.common.check_access`'s, for every route that
+declares its ``@guard(action)`` (every writing route must), before the body is read."""
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -86,11 +88,11 @@ def user_tokens(user_id: int):
 
 
 @tokens_bp.route("/auth/tokens/<int:token_id>", methods=["DELETE"])
+@guard("revoke")
 @tokens_bp.response(204)
 def revoke_token(token_id: int):
     """Revoke a token: its owner or an administrator."""
     row = load(ApiToken, token_id)
-    require("revoke", row)
     service.revoke_token(row, by=auth.user())
     db.session.commit()
 
@@ -137,12 +139,11 @@ def community(co_id: int):
 
 
 @communities_bp.route("/communities/<int:co_id>/meetings", methods=["GET"])
-@guard(CommunityOrganisation, "co_id", "view_meetings")
+@guard("view_meetings")
 @communities_bp.arguments(schemas.MeetingArgs, location="query")
 @communities_bp.response(200, schemas.page_of(schemas.MeetingSchema))
 def list_meetings(args, co_id: int):
     co = load(CommunityOrganisation, co_id)
-    require("view_meetings", co)
     stmt = select(Meeting).where(Meeting.co_id == co.id).options(selectinload(Meeting.attendance))
     if args.get("kind"):
         stmt = stmt.where(Meeting.kind == args["kind"])
@@ -150,13 +151,12 @@ def list_meetings(args, co_id: int):
 
 
 @communities_bp.route("/communities/<int:co_id>/meetings", methods=["POST"])
-@guard(CommunityOrganisation, "co_id", "log_meeting")
+@guard("log_meeting")
 @communities_bp.arguments(schemas.MeetingIn)
 @communities_bp.response(201, schemas.MeetingSchema)
 def log_meeting(data, co_id: int):
     """Log a meeting the CO held (the CO's leader). Honours ``Idempotency-Key``."""
     co = load(CommunityOrganisation, co_id)
-    require("log_meeting", co)
     present = data.pop("present")
     return create(
         "meeting",
@@ -167,12 +167,11 @@ def log_meeting(data, co_id: int):
 
 
 @communities_bp.route("/communities/<int:co_id>/problems", methods=["GET"])
-@guard(CommunityOrganisation, "co_id", "view")
+@guard("view")
 @communities_bp.arguments(schemas.ProblemArgs, location="query")
 @communities_bp.response(200, schemas.page_of(schemas.ProblemSchema))
 def list_problems(args, co_id: int):
     co = load(CommunityOrganisation, co_id)
-    require("view", co)
     stmt = select(Problem).where(Problem.co_id == co.id)
     for name in ("status", "category"):
         if args.get(name):
@@ -182,13 +181,12 @@ def list_problems(args, co_id: int):
 
 
 @communities_bp.route("/communities/<int:co_id>/problems", methods=["POST"])
-@guard(CommunityOrganisation, "co_id", "report_problem")
+@guard("report_problem")
 @communities_bp.arguments(schemas.ProblemIn)
 @communities_bp.response(201, schemas.ProblemSchema)
 def report_problem(data, co_id: int):
     """Report a problem for the CO (any member). Honours ``Idempotency-Key``."""
     co = load(CommunityOrganisation, co_id)
-    require("report_problem", co)
     meeting_id = data.pop("meeting_id", None)
     meeting = load(Meeting, meeting_id) if meeting_id else None
     return create(
@@ -200,12 +198,11 @@ def report_problem(data, co_id: int):
 
 
 @communities_bp.route("/communities/<int:co_id>/proposals", methods=["GET"])
-@guard(CommunityOrganisation, "co_id", "view")
+@guard("view")
 @communities_bp.arguments(schemas.ProposalArgs, location="query")
 @communities_bp.response(200, schemas.page_of(schemas.ProposalSchema))
 def list_proposals(args, co_id: int):
     co = load(CommunityOrganisation, co_id)
-    require("view", co)
     stmt = (
         select(Proposal)
         .where(Proposal.co_id == co.id)
@@ -233,14 +230,13 @@ def _problems(ids: list[int]) -> list[Problem]:
 
 
 @communities_bp.route("/communities/<int:co_id>/proposals", methods=["POST"])
-@guard(CommunityOrganisation, "co_id", "draft_proposal")
+@guard("draft_proposal")
 @communities_bp.arguments(schemas.ProposalIn)
 @communities_bp.response(201, schemas.ProposalSchema)
 def draft_proposal(data, co_id: int):
     """Draft a proposal (the CO's leader), in the municipality's currency.
     Honours ``Idempotency-Key``."""
     co = load(CommunityOrganisation, co_id)
-    require("draft_proposal", co)
     answered = _problems(data.pop("problem_ids"))
     user = auth.user()
     return create(
@@ -263,7 +259,7 @@ def list_open311_keys(co_id: int):
 
 
 @communities_bp.route("/communities/<int:co_id>/open311-keys", methods=["POST"])
-@guard(CommunityOrganisation, "co_id", "manage_open311_keys")
+@guard("manage_open311_keys")
 @communities_bp.arguments(schemas.Open311KeyIn)
 @communities_bp.response(201, schemas.Open311KeySchema)
 def issue_open311_key(data, co_id: int):
@@ -272,20 +268,19 @@ def issue_open311_key(data, co_id: int):
     from consult.open311 import service as open311
 
     co = load(CommunityOrganisation, co_id)
-    require("manage_open311_keys", co)
     key, secret = open311.issue_key(co, by=auth.user(), name=data.get("name"))
     db.session.commit()
     return dump.open311_key(key, secret)
 
 
 @communities_bp.route("/communities/<int:co_id>/open311-keys/<int:key_id>", methods=["DELETE"])
+@guard("manage_open311_keys", "co_id")
 @communities_bp.response(204)
 def revoke_open311_key(co_id: int, key_id: int):
     from consult.open311 import service as open311
     from consult.open311.models import Open311Key
 
     co = load(CommunityOrganisation, co_id)
-    require("manage_open311_keys", co)
     key = load(Open311Key, key_id)
     if key.co_id != co.id:
         abort(404, message=_("Not found."))
@@ -305,13 +300,12 @@ def proposal(proposal_id: int):
 
 
 @proposals_bp.route("/proposals/<int:proposal_id>", methods=["PATCH"])
-@guard(Proposal, "proposal_id", "edit")
+@guard("edit")
 @proposals_bp.arguments(schemas.ProposalPatch)
 @proposals_bp.response(200, schemas.ProposalSchema)
 def update_proposal(data, proposal_id: int):
     """Change a draft's terms (the CO's leader); terms left out keep their value."""
     p = load(Proposal, proposal_id)
-    require("edit", p)
     terms = {**p.terms(), **{k: v for k, v in data.items() if k != "problem_ids"}}
     answered = _problems(data["problem_ids"]) if "problem_ids" in data else list(p.problems)
     user = auth.user()
@@ -421,7 +415,7 @@ def _transition(p: Proposal, user, action: str, data: dict) -> None:
 
 
 @proposals_bp.route("/proposals/<int:proposal_id>/transitions", methods=["POST"])
-@guard(Proposal, "proposal_id", "view")
+@guard("view")
 @proposals_bp.arguments(schemas.TransitionIn)
 @proposals_bp.response(200, schemas.ProposalSchema)
 def transition(data, proposal_id: int):
@@ -429,7 +423,6 @@ def transition(data, proposal_id: int):
     ``counter_offer``, ``answer_counter_offer``, ``accept``…). 409 when the workflow does
     not allow it now, with the reason."""
     p = load(Proposal, proposal_id)
-    require("view", p)
     user = auth.user()
     with refusals():
         _transition(p, user, data["action"], data)
@@ -438,14 +431,13 @@ def transition(data, proposal_id: int):
 
 
 @proposals_bp.route("/proposals/<int:proposal_id>/vote", methods=["PUT"])
-@guard(Proposal, "proposal_id", "ballot")
+@guard("ballot")
 @proposals_bp.arguments(schemas.VoteIn)
 @proposals_bp.response(200, schemas.VoteOut)
 def vote(data, proposal_id: int):
     """Cast or change the caller's vote (a member) on the proposal, or with ``offer_id`` on a
     counter-offer put to the members."""
     p = load(Proposal, proposal_id)
-    require("ballot", p)
     user = auth.user()
     choice = VoteChoice(data["choice"])
     with refusals():
@@ -460,13 +452,12 @@ def vote(data, proposal_id: int):
 
 
 @proposals_bp.route("/proposals/<int:proposal_id>/messages", methods=["GET"])
-@guard(Proposal, "proposal_id", "view_thread")
+@guard("view_thread")
 @proposals_bp.arguments(schemas.PageArgs, location="query")
 @proposals_bp.response(200, schemas.page_of(schemas.MessageSchema))
 def messages(args, proposal_id: int):
     """The negotiation thread, newest first."""
     p = load(Proposal, proposal_id)
-    require("view_thread", p)
     stmt = (
         select(Message)
         .where(Message.proposal_id == p.id)
@@ -476,7 +467,7 @@ def messages(args, proposal_id: int):
 
 
 @proposals_bp.route("/proposals/<int:proposal_id>/messages", methods=["POST"])
-@guard(Proposal, "proposal_id", "view_thread")
+@guard("view_thread")
 @proposals_bp.arguments(schemas.MessageIn)
 @proposals_bp.response(201, schemas.MessageSchema)
 def post_message(data, proposal_id: int):
@@ -484,7 +475,6 @@ def post_message(data, proposal_id: int):
     terms) or a decision (the officer: accept the latest version, or decline with a
     reason). Honours ``Idempotency-Key``."""
     p = load(Proposal, proposal_id)
-    require("view_thread", p)
     user = auth.user()
     kind = MessageKind(data["kind"])
 
@@ -508,13 +498,12 @@ def post_message(data, proposal_id: int):
 
 
 @proposals_bp.route("/proposals/<int:proposal_id>/updates", methods=["GET"])
-@guard(Proposal, "proposal_id", "view_implementation")
+@guard("view_implementation")
 @proposals_bp.arguments(schemas.PageArgs, location="query")
 @proposals_bp.response(200, schemas.page_of(schemas.UpdateSchema))
 def updates(args, proposal_id: int):
     """Implementation updates, newest first."""
     p = load(Proposal, proposal_id)
-    require("view_implementation", p)
     stmt = (
         select(ImplementationUpdate)
         .where(ImplementationUpdate.proposal_id == p.id)
@@ -524,14 +513,13 @@ def updates(args, proposal_id: int):
 
 
 @proposals_bp.route("/proposals/<int:proposal_id>/updates", methods=["POST"])
-@guard(Proposal, "proposal_id", "record_progress")
+@guard("record_progress")
 @proposals_bp.arguments(schemas.UpdateIn)
 @proposals_bp.response(201, schemas.UpdateSchema)
 def post_update(data, proposal_id: int):
     """Report progress on the works (the municipality's officer or staff).
     Honours ``Idempotency-Key``."""
     p = load(Proposal, proposal_id)
-    require("record_progress", p)
     return create(
         "update",
         ImplementationUpdate,
