@@ -6,7 +6,8 @@ transactions never wait for each other in a circle):
 1. the community organisation (``lock_row``: electorate, priority rounds);
 2. the proposal (``negotiation.service.lock_proposal``: ``FOR NO KEY UPDATE``, or the UPDATE of a
    workflow transition, which takes the same lock);
-3. the vote round (``votes.service.lock_round``) or priority round;
+3. the vote round (``votes.service.lock_round``; a ballot takes it with a guarded no-op
+   UPDATE in ``votes.ballots``) or priority round;
 4. rows of the round: ballots, tallies, then audit events and notifications.
 
 Rows that only point at a locked row (a ballot's audit event naming its proposal) take
