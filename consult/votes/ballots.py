@@ -58,7 +58,7 @@ def cast(
     """Record ``membership``'s ballot in the open round, or change it: returns "cast",
     "changed" or "unchanged" (an :class:`Outcome`, which also names the round).
 
-    Two or three statements, each doing one step for every engine:
+    Two statements on PostgreSQL, three on SQLite:
 
     1. lock the open round (:func:`_lock_for_ballot`), only if it is still open, before its
        closing time and ``membership`` is on its roll: a close waits for this ballot, and this
