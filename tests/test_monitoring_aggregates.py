@@ -482,7 +482,7 @@ def test_the_dashboard_reads_only_summary_rows_and_as_many_statements_at_any_siz
 
 
 def test_casting_a_ballot_does_not_touch_the_summary_rows(app):
-    from consult.votes import service as votes
+    from consult.votes import ballots as votes
 
     m = f.municipality()
     co = f.co(f.settlement(m))
