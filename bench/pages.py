@@ -225,14 +225,22 @@ def pages_for(ids: dict, app) -> list[Page]:
 
 def login_session(app, user_id: int) -> dict:
     """What a fresh login puts in the session cookie: the account's id with its session token
-    (a password change or logout ends it) and the times the idle and absolute limits read."""
+    (a password change or logout ends it) and the times the idle and absolute limits read;
+    and the CSRF key its first page adds (a browser keeps it; the bench's clients send one
+    cookie throughout, so it is there from the start)."""
     from consult.auth.models import User
     from consult.extensions import db
 
     with app.app_context():
         user_key = db.session.get(User, user_id).get_id()
     now = int(time.time())
-    return {"_user_id": user_key, "_fresh": True, "_started": now, "_seen": now}
+    return {
+        "_user_id": user_key,
+        "_fresh": True,
+        "_started": now,
+        "_seen": now,
+        "csrf_token": secrets.token_hex(20),
+    }
 
 
 def session_cookie(app, user_id: int) -> str:

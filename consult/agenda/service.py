@@ -7,10 +7,11 @@ and the top bar shows its count. What a person may do is still asked of ``can()`
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, exists, func, literal, select, union
 
+from consult.audit.service import events_in
 from consult.auth.models import User
-from consult.communities.models import CommunityOrganisation
+from consult.communities.models import CommunityOrganisation, Membership
 from consult.core.db import utcnow
 from consult.core.enums import CounterOfferStatus, MessageKind, ProposalState, VoteSubject
 from consult.core.permissions import can
@@ -78,16 +79,58 @@ def needs(user: User, co: CommunityOrganisation, *, now: datetime | None = None)
     return result
 
 
-def waiting(user: User, *, now: datetime | None = None) -> tuple[int, CommunityOrganisation | None]:
+def waiting(
+    user: User, *, now: datetime | None = None, needs_in=None
+) -> tuple[int, CommunityOrganisation | None]:
     """How many things wait for ``user`` across their COs, and the first CO where something
-    does (the top bar's number and link); ``(0, None)`` when nothing does."""
+    does (the top bar's number and link); ``(0, None)`` when nothing does. ``needs_in(co)``,
+    when given, is asked instead of :func:`needs` (a page that shows a CO's list already
+    has it)."""
     total, first = 0, None
     for m in user.current_memberships():
-        n = needs(user, m.organisation, now=now).count
+        n = (needs_in(m.organisation) if needs_in else needs(user, m.organisation, now=now)).count
         if n and first is None:
             first = m.organisation
         total += n
     return total, first
+
+
+def version_columns(user: User, cos, *, now: datetime | None = None) -> list:
+    """SQL for a page's tag (see ``consult.core.conditional``): what "Needs you" and the
+    COs' pages depend on beyond what is written — any change in the reader's COs (audited:
+    votes, points, offers, meetings, members), and the next moment something changes by
+    itself in those COs or in ``cos`` (ids or a SELECT of them: the COs the page is about) —
+    a vote or a round closes, a meeting starts or comes within a week."""
+    if not user.is_authenticated:
+        return []
+    now = now or utcnow()
+    # one IN list (the reader's COs and the page's), so each CO is read from its own index
+    scope = select(Membership.co_id).where(Membership.user_id == user.id)
+    if isinstance(cos, Select):
+        scope = union(scope, cos)
+    elif cos:
+        scope = union(scope, *[select(literal(co_id)) for co_id in cos])
+
+    def first(column, *where):
+        return select(func.min(column)).where(*where).scalar_subquery()
+
+    return [
+        events_in(select(Membership.co_id).where(Membership.user_id == user.id)),
+        first(
+            VoteRound.closes_at,
+            VoteRound.proposal_id.in_(select(Proposal.id).where(Proposal.co_id.in_(scope))),
+            VoteRound.closed_at.is_(None),
+            VoteRound.closes_at > now,
+        ),
+        first(
+            PriorityRound.closes_at,
+            PriorityRound.co_id.in_(scope),
+            PriorityRound.closed_at.is_(None),
+            PriorityRound.closes_at > now,
+        ),
+        first(Meeting.held_at, Meeting.co_id.in_(scope), Meeting.held_at >= now),
+        first(Meeting.held_at, Meeting.co_id.in_(scope), Meeting.held_at >= now + MEETINGS_AHEAD),
+    ]
 
 
 def _votes_to_cast(user: User, co, membership, now: datetime) -> list[Ballot]:

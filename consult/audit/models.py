@@ -11,7 +11,11 @@ class AuditEvent(db.Model):
     """Append-only record of a state change, vote, tally, decision or role change."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_object", "object_type", "object_id"),
+        # how many events a CO has: the version of its pages (see audit.service.events_in)
+        Index("ix_audit_events_co", "co_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -1,7 +1,7 @@
 """Writing the audit trail. Events are only ever added: updates and deletes are refused."""
 
 from flask import has_request_context, request
-from sqlalchemy import event, select
+from sqlalchemy import ColumnElement, Select, event, func, select
 
 from consult.audit.models import AuditEvent
 from consult.core.db import utcnow
@@ -100,3 +100,31 @@ def _refuse_update(mapper, connection, target):
 @event.listens_for(AuditEvent, "before_delete")
 def _refuse_delete(mapper, connection, target):
     raise AuditIsAppendOnly("audit events cannot be deleted")
+
+
+# --- versions for conditional GET -------------------------------------------------------------
+# Audit events are only ever added, so how many a CO has changes with every change in it (a
+# vote, a message, a transition, a new member…): a version of its pages, read from an index and
+# never wrong when two writers commit out of order (a largest id could be).
+
+
+def events_in(co_ids) -> ColumnElement:
+    """SQL: how many audit events the COs ``co_ids`` (a SQL expression or a list) have."""
+    where = AuditEvent.co_id.in_(co_ids) if _is_many(co_ids) else AuditEvent.co_id == co_ids
+    return select(func.count()).select_from(AuditEvent).where(where).scalar_subquery()
+
+
+def events_on(object_type: str, ids) -> ColumnElement:
+    """SQL: how many audit events the objects of ``object_type`` with ``ids`` have (a
+    settlement's or a municipality's changes, which no CO's count includes)."""
+    where = AuditEvent.object_id.in_(ids) if _is_many(ids) else AuditEvent.object_id == ids
+    return (
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.object_type == object_type, where)
+        .scalar_subquery()
+    )
+
+
+def _is_many(ids) -> bool:
+    return isinstance(ids, list | tuple | Select)

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from consult.audit.service import record
+from consult.audit.service import events_in, events_on, record
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation, Membership, Municipality, Settlement
 from consult.core import localtime
@@ -292,3 +292,35 @@ def update_co(co: CommunityOrganisation, *, by: User | None, **fields) -> dict:
         _flush_unique(_co_duplicate(co.settlement, data["name"]))
         record("co.changed", co, by, co_id=co.id, before=before, after=after)
     return changes
+
+
+# --- versions for conditional GET (see consult.core.conditional) ------------------------------
+
+
+def co_version(co_id) -> list:
+    """SQL for the tag of a page about the CO ``co_id`` (an id or a SQL expression giving
+    one): every audited change in the CO, and in its settlement and municipality (names,
+    currency and time zone shown on its pages)."""
+    settlement = select(CommunityOrganisation.settlement_id).where(
+        CommunityOrganisation.id == co_id
+    )
+    municipality = select(Settlement.municipality_id).where(Settlement.id.in_(settlement))
+    return [
+        events_in(co_id),
+        events_on("Settlement", settlement),
+        events_on("Municipality", municipality),
+    ]
+
+
+def municipality_version(municipality_id: int) -> list:
+    """SQL for the tag of a page about every CO of a municipality (the officer's inbox): every
+    audited change in its COs, its settlements and itself."""
+    settlements = select(Settlement.id).where(Settlement.municipality_id == municipality_id)
+    cos = select(CommunityOrganisation.id).where(
+        CommunityOrganisation.settlement_id.in_(settlements)
+    )
+    return [
+        events_in(cos),
+        events_on("Settlement", settlements),
+        events_on("Municipality", municipality_id),
+    ]

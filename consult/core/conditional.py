@@ -1,6 +1,6 @@
 """Conditional GET: a page that has not changed since the reader's copy is answered 304.
 
-Two ways. :func:`by_content` tags a rendered page by what it says (its CSRF tokens and
+Three ways. :func:`by_content` tags a rendered page by what it says (its CSRF tokens and
 one-time form keys left out, since they are made anew on every render): always right, and a repeat
 view on a slow phone transfers nothing, but the server still builds the page. Where a cheap
 tag exists (the dashboard's snapshot time), a view computes it from what the page shows,
@@ -9,19 +9,32 @@ asks :func:`unchanged` before it does the expensive work, and marks its response
 number of their unread notifications (shown in the menu), the deployed templates, and a
 half-hour window: a page carries CSRF tokens and "waiting N days", so an old copy is
 rendered anew after a while even when nothing changed.
+
+The third, :func:`page_tag`, is for pages whose data changes: ONE statement reads a version
+of everything the page shows (the page gives its columns, e.g. how many audit events its CO
+has; every feature that draws something about the reader on every page adds its own through
+:data:`reader_columns`), before anything is loaded or rendered. The tag is keyed with the
+app's secret, so a tag the server never gave cannot be made up to skip a permission check:
+it matches only when the same reader, with the same role, memberships and data, was shown the
+page already.
 """
 
 import functools
 import hashlib
+import hmac
 import re
 import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from flask import Response, current_app, make_response, request, session
+from flask import Response, current_app, g, make_response, request, session
 from flask_babel import get_locale
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import select
+
+from consult.extensions import db
 
 #: seconds an ETag stays valid when nothing changes
 WINDOW_SECONDS = 1800
@@ -29,6 +42,13 @@ WINDOW_SECONDS = 1800
 #: what else every page shows about its reader (features add theirs, e.g. the unread
 #: notifications in the menu): each is called once per tag
 reader_parts: list[Callable[[], object]] = []
+
+
+#: SQL for what every page shows about its reader (the menu's counts, their unread threads…),
+#: added by the features that draw it: each is called with the reader and the ids of the COs
+#: the page is about (a list, or a SELECT of them), and returns scalar SQL expressions
+#: (subqueries) to read with the page's
+reader_columns: list[Callable[[object, object], list]] = []
 
 
 @functools.cache
@@ -55,6 +75,59 @@ def etag(*parts) -> str:
         )
     )
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def page_tag(columns: list, *, cos=(), parts: tuple = ()) -> str | None:
+    """The tag of the current page for the current reader, read in ONE statement from the
+    page's ``columns`` (scalar SQL: counts, latest times…), the :data:`reader_columns` for
+    the COs ``cos`` (ids or a SELECT of them), and ``parts`` (plain values). None while a
+    flash message waits (the page shows it once: such a page is never tagged, nor a 304).
+
+    The tag covers the reader's session (account, session token, CSRF key), role, language and
+    municipality, the URL with its query, the deployed templates and a half-hour window (a page
+    shows "waiting N days"); it is an HMAC under the app's secret."""
+    if session.get("_flashes"):
+        return None
+    # the page's forms carry tokens made from the session's CSRF key: made now when the
+    # session has none yet (the page would make it), so the first view's tag is the next one's
+    csrf_key = session.get("csrf_token") or (generate_csrf() and session.get("csrf_token"))
+    user = current_user
+    every = list(columns)
+    for add in reader_columns:
+        every.extend(add(user, cos))
+    values = tuple(db.session.execute(select(*every)).one()) if every else ()
+    raw = repr(
+        (
+            values,
+            parts,
+            user.get_id() if user.is_authenticated else None,
+            getattr(user, "role", None),
+            getattr(user, "municipality_id", None),
+            csrf_key,
+            str(get_locale()),
+            request.full_path,
+            int(time.time() // WINDOW_SECONDS),
+            _code_version(current_app.template_folder),
+        )
+    )
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, raw.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def answer_if_unchanged(tag: str | None) -> Response | None:
+    """The 304 when the reader already has the page tagged ``tag``; else None (and the tag is
+    kept for :func:`tag_response`)."""
+    g.page_tag = tag
+    return None if tag is None else unchanged(tag)
+
+
+def tag_response(body) -> Response:
+    """The rendered page ``body`` as a response carrying the tag of :func:`answer_if_unchanged`
+    (untagged when there was none: a flash message was shown)."""
+    tag = g.get("page_tag")
+    if tag is None:
+        return make_response(body)
+    return tagged(body, tag)
 
 
 def unchanged(tag: str, last_modified: datetime | None = None) -> Response | None:

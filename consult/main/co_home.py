@@ -3,16 +3,16 @@ unread municipal messages. It shows what several features hold, so it is assembl
 them, rather than in ``communities`` (which they all build on). The view keeps its endpoint
 ``communities.home``."""
 
-from flask import make_response, render_template
+from flask import render_template
 from flask_login import current_user, login_required
 from sqlalchemy import select, union_all
 from sqlalchemy.orm import joinedload
 
-from consult.agenda import service as agenda
+from consult.agenda.routes import needs_in
 from consult.communities import bp as communities
 from consult.communities.models import CommunityOrganisation, Settlement
-from consult.communities.service import member_count
-from consult.core.conditional import by_content
+from consult.communities.service import co_version, member_count
+from consult.core.conditional import answer_if_unchanged, page_tag, tag_response
 from consult.core.db import utcnow
 from consult.core.enums import ProblemStatus, ProposalState, VoteChoice
 from consult.core.forms import load
@@ -32,7 +32,11 @@ HOME_NEWEST = 5
 @login_required
 def home(co_id: int):
     """The CO's home: proposals by state and the newest few, open problems, meetings, unread
-    municipal messages. Every section is bounded; each links to its full, paginated list."""
+    municipal messages. Every section is bounded; each links to its full, paginated list.
+    A repeat view of an unchanged page is a 304 read from one statement, before any of it."""
+    not_modified = answer_if_unchanged(page_tag(co_version(co_id), cos=[co_id]))
+    if not_modified is not None:
+        return not_modified
     co = load(CommunityOrganisation, co_id, "view")
     # the place the header names, in one query rather than two lazy loads (kept referenced
     # until the page is rendered: the session holds loaded rows only weakly)
@@ -87,7 +91,7 @@ def home(co_id: int):
         upcoming=upcoming,
         recent=recent,
         member_count=member_count(co.id),
-        needs=agenda.needs(current_user, co),  # "Needs you now", at the top
+        needs=needs_in(co),  # "Needs you now", at the top (the top bar counts the same)
         choices=list(VoteChoice),
     )
-    return by_content(make_response(page))
+    return tag_response(page)

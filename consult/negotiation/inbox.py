@@ -7,6 +7,8 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from consult.communities.models import Municipality, Settlement
+from consult.communities.service import municipality_version
+from consult.core.conditional import answer_if_unchanged, page_tag, tag_response
 from consult.core.db import utcnow
 from consult.core.enums import ProposalState
 from consult.core.forms import load
@@ -21,6 +23,9 @@ PER_PAGE = 20
 @login_required
 def inbox(municipality_id: int):
     """Every proposal submitted to the municipality, with how long each waits for an answer."""
+    not_modified = answer_if_unchanged(page_tag(municipality_version(municipality_id)))
+    if not_modified is not None:
+        return not_modified
     m = load(Municipality, municipality_id, "view_inbox")
     settlements = db.session.scalars(
         select(Settlement).where(Settlement.municipality_id == m.id).order_by(Settlement.name)
@@ -55,13 +60,15 @@ def inbox(municipality_id: int):
         )
         if v
     }
-    return render_template(
-        "negotiation/inbox.html",
-        municipality=m,
-        form=form,
-        page=page,
-        entries=service.inbox_entries(page.items, m, current_user, now),
-        total=service.inbox_count(m, state=state, settlement_id=settlement_id),
-        summary=service.inbox_summary(m, now),
-        filters=filters,
+    return tag_response(
+        render_template(
+            "negotiation/inbox.html",
+            municipality=m,
+            form=form,
+            page=page,
+            entries=service.inbox_entries(page.items, m, current_user, now),
+            total=service.inbox_count(m, state=state, settlement_id=settlement_id),
+            summary=service.inbox_summary(m, now),
+            filters=filters,
+        )
     )

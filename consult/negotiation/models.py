@@ -1,7 +1,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from consult.core.db import Money, TimestampMixin, UTCDateTime, enum_column
@@ -16,6 +16,13 @@ class Message(TimestampMixin, db.Model):
     __table_args__ = (
         # the thread's order, read a page at a time (consult.core.pages)
         Index("ix_messages_proposal_order", "proposal_id", "created_at", "id"),
+        # the few counter-offers still open, found without reading every message
+        Index(
+            "ix_messages_open_offers",
+            "proposal_id",
+            postgresql_where=text("offer_status IN ('pending', 'in_vote')"),
+            sqlite_where=text("offer_status IN ('pending', 'in_vote')"),
+        ),
         CheckConstraint(
             "(offer_municipal_share IS NULL OR offer_municipal_share >= 0)"
             " AND (offer_community_cash IS NULL OR offer_community_cash >= 0)"

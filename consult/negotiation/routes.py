@@ -1,6 +1,6 @@
 """The negotiation thread of a proposal and its counter-offers (the inbox is in inbox.py)."""
 
-from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -8,8 +8,9 @@ from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from consult.auth.service import safe_next
+from consult.communities.service import co_version
 from consult.core import localtime
-from consult.core.conditional import by_content
+from consult.core.conditional import answer_if_unchanged, page_tag, tag_response
 from consult.core.db import utcnow
 from consult.core.enums import (
     CounterOfferStatus,
@@ -54,9 +55,13 @@ from consult.votes.models import Vote
 @bp.route("/proposals/<int:proposal_id>/thread")
 @login_required
 def thread(proposal_id: int):
+    co = select(Proposal.co_id).where(Proposal.id == proposal_id)
+    not_modified = answer_if_unchanged(page_tag(co_version(co.scalar_subquery()), cos=co))
+    if not_modified is not None:
+        return not_modified
     proposal = load(Proposal, proposal_id, "view_thread")
     # Read-only: the read receipt is a POST the page sends (see ``read``).
-    return by_content(make_response(_render_thread(proposal)))
+    return tag_response(_render_thread(proposal))
 
 
 @bp.route("/proposals/<int:proposal_id>/thread/read", methods=["POST"])

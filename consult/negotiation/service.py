@@ -30,7 +30,12 @@ from consult.core.pages import Count, KeysetPage, bounded_count, keyset_page
 from consult.core.permissions import can, is_member, is_officer_of
 from consult.core.refusal import Refusal
 from consult.extensions import db
-from consult.negotiation.models import Message, ThreadRead
+from consult.negotiation.models import Message
+from consult.negotiation.reads import (  # noqa: F401  (kept here: callers ask the service)
+    mark_read,
+    unread_counts,
+    unread_in_co,
+)
 from consult.notifications.service import link_to, notify
 from consult.proposals.models import Proposal, ProposalVersion
 from consult.proposals.service import apply_transition, people_to_tell
@@ -42,81 +47,6 @@ MAX_BODY = 5000
 
 class NegotiationError(Refusal):
     """A readable reason a message or a decision was refused, for the page."""
-
-
-# --- unread counts --------------------------------------------------------------------------
-
-
-def unread_counts(user: User, proposal_ids: list[int]) -> dict[int, int]:
-    """Messages written by others since ``user`` last read each thread, by proposal id."""
-    if not proposal_ids:
-        return {}
-    last_read = (
-        select(ThreadRead.proposal_id, ThreadRead.last_read_message_id)
-        .where(ThreadRead.user_id == user.id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(Message.proposal_id, func.count(Message.id))
-        .outerjoin(last_read, last_read.c.proposal_id == Message.proposal_id)
-        .where(
-            Message.proposal_id.in_(proposal_ids),
-            Message.author_id.is_distinct_from(user.id),
-            Message.id > func.coalesce(last_read.c.last_read_message_id, 0),
-        )
-        .group_by(Message.proposal_id)
-    )
-    return {pid: count for pid, count in rows}
-
-
-def unread_in_co(user: User, co_id: int) -> dict[int, int]:
-    """Messages written by others since ``user`` last read each thread, by proposal id, for
-    every thread of the CO: one query, for the home's banner and its newest few."""
-    last_read = (
-        select(ThreadRead.proposal_id, ThreadRead.last_read_message_id)
-        .where(ThreadRead.user_id == user.id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(Message.proposal_id, func.count(Message.id))
-        .join(Proposal, Proposal.id == Message.proposal_id)
-        .outerjoin(last_read, last_read.c.proposal_id == Message.proposal_id)
-        .where(
-            Proposal.co_id == co_id,
-            Message.author_id.is_distinct_from(user.id),
-            Message.id > func.coalesce(last_read.c.last_read_message_id, 0),
-        )
-        .group_by(Message.proposal_id)
-    )
-    return {pid: count for pid, count in rows}
-
-
-def mark_read(user: User, proposal_id: int, up_to: int | None = None) -> None:
-    """Remember that ``user`` has seen the thread's messages up to the message ``up_to``
-    (the newest on the page they read), or all of them; a receipt never moves back."""
-    query = select(func.max(Message.id)).where(Message.proposal_id == proposal_id)
-    if up_to is not None:
-        query = query.where(Message.id <= up_to)
-    latest = db.session.scalar(query)
-    if latest is None:
-        return
-    row = db.session.scalar(
-        select(ThreadRead).where(
-            ThreadRead.user_id == user.id, ThreadRead.proposal_id == proposal_id
-        )
-    )
-    if row is None:
-        db.session.add(
-            ThreadRead(
-                user_id=user.id,
-                proposal_id=proposal_id,
-                last_read_message_id=latest,
-                read_at=utcnow(),
-            )
-        )
-    elif latest > row.last_read_message_id:
-        row.last_read_message_id = latest
-        row.read_at = utcnow()
 
 
 # --- the inbox ------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The reader's notifications: the list, opening one (marks it read), marking all read."""
 
-from flask import redirect, render_template, url_for
+from flask import g, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from consult.auth.service import safe_next
@@ -20,12 +20,20 @@ def _unread():
 
 
 def _unread_notifications() -> int:
+    """Asked once a request (the menu, and a tag, may both want it)."""
     if not current_user.is_authenticated:
         return 0
-    return service.unread_count(current_user)
+    if "unread_notifications" not in g:
+        g.unread_notifications = service.unread_count(current_user)
+    return g.unread_notifications
+
+
+def _unread_version(user, _cos) -> list:
+    return [service.unread_count_sql(user)] if user.is_authenticated else []
 
 
 conditional.reader_parts.append(_unread_notifications)  # the menu shows it on every page
+conditional.reader_columns.append(_unread_version)
 
 
 @bp.route("/notifications")

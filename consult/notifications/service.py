@@ -102,10 +102,15 @@ def _one_line(s: str) -> str:
 
 
 def unread_count(user: User) -> int:
-    return db.session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.user_id == user.id, Notification.read_at.is_(None)
-        )
+    return db.session.scalar(select(unread_count_sql(user)))
+
+
+def unread_count_sql(user: User):
+    """SQL: how many of ``user``'s notifications are unread (a scalar subquery)."""
+    return (
+        select(func.count(Notification.id))
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .scalar_subquery()
     )
 
 

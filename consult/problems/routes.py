@@ -7,6 +7,8 @@ from sqlalchemy import select
 
 from consult.attachments import service as attachments
 from consult.communities.models import CommunityOrganisation
+from consult.communities.service import co_version
+from consult.core.conditional import answer_if_unchanged, page_tag, tag_response
 from consult.core.enums import ProblemCategory, ProblemStatus
 from consult.core.forms import load, show_refusal
 from consult.core.ids import id_arg
@@ -25,6 +27,9 @@ PER_PAGE = 20
 @bp.route("/co/<int:co_id>/problems")
 @login_required
 def index(co_id: int):
+    not_modified = answer_if_unchanged(page_tag(co_version(co_id), cos=[co_id]))
+    if not_modified is not None:
+        return not_modified
     co = load(CommunityOrganisation, co_id, "view")
     filters = ProblemFilterForm(request.args)
     # An unknown value in the query string just means "no filter", never an error.
@@ -43,14 +48,16 @@ def index(co_id: int):
         before=request.args.get("before"),
         per_page=PER_PAGE,
     )
-    return render_template(
-        "problems/index.html",
-        co=co,
-        page=page,
-        total=bounded_count(query),
-        filters=filters,
-        args=chosen,
-        photos=attachments.first_photos(Problem, page.items),
+    return tag_response(
+        render_template(
+            "problems/index.html",
+            co=co,
+            page=page,
+            total=bounded_count(query),
+            filters=filters,
+            args=chosen,
+            photos=attachments.first_photos(Problem, page.items),
+        )
     )
 
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from flask import flash, make_response, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -12,8 +12,9 @@ from consult.audit.service import trail_for_proposal
 from consult.auth.models import User
 from consult.auth.service import safe_next
 from consult.communities.models import CommunityOrganisation
+from consult.communities.service import co_version
 from consult.core import localtime
-from consult.core.conditional import by_content
+from consult.core.conditional import answer_if_unchanged, page_tag, tag_response
 from consult.core.db import utcnow
 from consult.core.enums import ProposalState, VoteChoice, VoteResult
 from consult.core.fields import set_currency
@@ -70,6 +71,9 @@ PER_PAGE = 20
 @login_required
 def index(co_id: int):
     """All the CO's proposals the reader may see, newest first, a page at a time."""
+    not_modified = answer_if_unchanged(page_tag(co_version(co_id), cos=[co_id]))
+    if not_modified is not None:
+        return not_modified
     co = load(CommunityOrganisation, co_id, "view")
     internal = can(current_user, "view_internal", co)
     filters = ProposalFilterForm(request.args)
@@ -83,12 +87,14 @@ def index(co_id: int):
         before=request.args.get("before"),
         per_page=PER_PAGE,
     )
-    return render_template(
-        "proposals/index.html",
-        co=co,
-        page=page,
-        filters=filters,
-        args={"state": state.value} if state else {},
+    return tag_response(
+        render_template(
+            "proposals/index.html",
+            co=co,
+            page=page,
+            filters=filters,
+            args={"state": state.value} if state else {},
+        )
     )
 
 
@@ -162,6 +168,10 @@ def edit(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>")
 @login_required
 def show(proposal_id: int):
+    co = select(Proposal.co_id).where(Proposal.id == proposal_id)
+    not_modified = answer_if_unchanged(page_tag(co_version(co.scalar_subquery()), cos=co))
+    if not_modified is not None:
+        return not_modified
     proposal = _load(proposal_id, "view")
     now = utcnow()
     rnd = service.current_round(proposal)
@@ -200,7 +210,7 @@ def show(proposal_id: int):
         genders=votes.GENDERS,
         results=VoteResult,
     )
-    return by_content(make_response(page))
+    return tag_response(page)
 
 
 @bp.route("/proposals/<int:proposal_id>/versions/<int:number>")

@@ -7,7 +7,14 @@ feature imports none of the features that use it.
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consult.core.db import TimestampMixin, UTCDateTime, enum_column
@@ -24,6 +31,13 @@ class VoteRound(TimestampMixin, db.Model):
         CheckConstraint("threshold_percent BETWEEN 0 AND 100", name="threshold_range"),
         CheckConstraint(
             "yes_count >= 0 AND no_count >= 0 AND abstain_count >= 0", name="counts_not_negative"
+        ),
+        # the few rounds still open, by closing time (when a page changes by itself)
+        Index(
+            "ix_vote_rounds_open",
+            "closes_at",
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
         ),
     )
 

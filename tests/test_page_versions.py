@@ -1,0 +1,212 @@
+"""Conditional GET before the work: the CO home, the CO's proposals and open problems, a
+proposal, its thread and the inbox answer a repeat view with a 304 read from one statement
+(besides the reader's own row), and with the page itself after anything that changes it."""
+
+from datetime import timedelta
+
+import pytest
+from flask import g
+from sqlalchemy import event
+
+from consult.agenda import service as agenda
+from consult.communities import service as communities
+from consult.core.db import utcnow
+from consult.core.enums import MessageKind, ProposalState
+from consult.extensions import db
+from consult.negotiation import service as negotiation
+from consult.notifications import service as notifications
+from consult.proposals import service as proposals
+from consult.proposals.models import ProposalVersion
+
+
+@pytest.fixture
+def as_user(login, client):
+    def _as(user):
+        g.pop("_login_user", None)
+        return login(user)
+
+    return _as
+
+
+def _submitted(make, co, **kw):
+    p = make.proposal(co, state=kw.pop("state", ProposalState.SUBMITTED), **kw)
+    db.session.add(ProposalVersion(proposal=p, number=1, reason="submitted", **p.terms()))
+    db.session.flush()
+    return p
+
+
+def _get(client, url, tag=None):
+    """The response to ``url`` (with ``tag`` as If-None-Match) and its SQL statements."""
+    g.pop("_login_user", None)
+    db.session.expire_all()
+    seen = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        r = client.get(url, headers={"If-None-Match": tag} if tag else {})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return r, len(seen)
+
+
+@pytest.fixture
+def scene(world, make):
+    p = _submitted(make, world.co, title="Footbridge")
+    negotiation.post_message(p, world.officer, MessageKind.COMMENT, "Received.")
+    make.problem(world.co, title="Broken lamp")
+    make.meeting(world.co)
+    db.session.commit()
+    co, m = world.co.id, world.municipality.id
+    leader = [
+        f"/co/{co}",
+        f"/co/{co}/proposals",
+        f"/co/{co}/problems?status=open",
+        f"/proposals/{p.id}",
+        f"/proposals/{p.id}/thread",
+    ]
+    officer = [f"/co/{co}", f"/proposals/{p.id}", f"/proposals/{p.id}/thread"]
+    officer += [f"/municipalities/{m}/inbox", f"/municipalities/{m}/inbox?sort=waiting"]
+    return p, {"leader": leader, "officer": officer}
+
+
+def _tags(client, urls) -> dict:
+    tags = {}
+    for url in urls:
+        first, _n = _get(client, url)
+        assert first.status_code == 200, url
+        tags[url] = first.headers["ETag"].strip('"')
+        assert "private" in first.headers["Cache-Control"], url
+        assert "no-cache" in first.headers["Cache-Control"], url
+    return tags
+
+
+def _all_changed(client, tags) -> None:
+    for url, tag in tags.items():
+        r, _n = _get(client, url, tag)
+        assert r.status_code == 200, url
+
+
+@pytest.mark.parametrize("who", ["leader", "officer"])
+def test_a_repeat_view_is_a_304_from_two_statements(world, scene, client, as_user, who):
+    _p, urls = scene
+    as_user(getattr(world, who))
+    tags = _tags(client, urls[who])
+    for url, tag in tags.items():
+        r, statements = _get(client, url, tag)
+        assert r.status_code == 304 and r.data == b"", url
+        assert statements <= 2, url  # the reader's account, then the page's version
+        assert r.headers["ETag"].strip('"') == tag
+
+
+def test_a_new_message_state_change_or_problem_changes_the_pages(
+    world, make, scene, client, as_user
+):
+    p, urls = scene
+    as_user(world.leader)
+    tags = _tags(client, urls["leader"])
+    negotiation.post_message(p, world.officer, MessageKind.QUESTION, "When can we visit?")
+    db.session.commit()
+    _all_changed(client, tags)
+    after = _tags(client, urls["leader"])
+    proposals.apply_transition(p, "withdraw", world.leader)  # a state change
+    db.session.commit()
+    _all_changed(client, after)
+    html = _get(client, f"/proposals/{p.id}")[0].get_data(as_text=True)
+    assert "Withdrawn" in html
+
+
+def test_the_officer_inbox_changes_with_a_submission_anywhere_in_the_municipality(
+    world, make, scene, client, as_user
+):
+    _p, urls = scene
+    as_user(world.officer)
+    tags = _tags(client, urls["officer"])
+    later = make.proposal(world.co, title="Water point", state=ProposalState.APPROVED)
+    proposals.submit(later, world.leader)
+    db.session.commit()
+    inbox = [u for u in tags if "inbox" in u]
+    _all_changed(client, {u: tags[u] for u in inbox})
+
+
+def test_a_vote_changes_the_home_and_the_proposal_page(world, make, client, as_user):
+    p = make.proposal(world.co, title="Drain")
+    proposals.open_vote(p, world.leader, utcnow() + timedelta(days=7))
+    db.session.commit()
+    urls = [f"/co/{world.co.id}", f"/proposals/{p.id}"]
+    as_user(world.member)
+    tags = _tags(client, urls)
+    assert client.post(f"/proposals/{p.id}/vote", data={"choice": "yes"}).status_code == 302
+    _get(client, urls[0])  # the flash message is shown (and that page is not tagged)
+    _all_changed(client, tags)
+
+
+def test_a_notification_or_a_read_receipt_changes_the_reader_s_pages(world, scene, client, as_user):
+    p, urls = scene
+    as_user(world.leader)
+    tags = _tags(client, urls["leader"])
+    notifications.notify([world.leader], "proposal.submitted", proposal_id=p.id, title=p.title)
+    db.session.commit()
+    _all_changed(client, tags)
+    tags = _tags(client, urls["leader"])
+    negotiation.mark_read(world.leader, p.id)
+    db.session.commit()
+    _all_changed(client, tags)
+
+
+def test_another_reader_or_language_never_gets_the_first_one_s_304(world, scene, client, as_user):
+    _p, urls = scene
+    as_user(world.leader)
+    tags = _tags(client, urls["leader"])
+    as_user(world.member)
+    _all_changed(client, tags)
+    as_user(world.leader)
+    tags = _tags(client, urls["leader"])
+    world.leader.language = "km"
+    db.session.commit()
+    _all_changed(client, tags)
+
+
+def test_a_made_up_tag_or_a_waiting_message_gets_the_page(world, scene, client, as_user):
+    _p, urls = scene
+    url = urls["leader"][0]
+    as_user(world.leader)
+    assert _get(client, url, "0" * 32)[0].status_code == 200
+    tag = _tags(client, [url])[url]
+    with client.session_transaction() as session:
+        session["_flashes"] = [("success", "Saved.")]
+    r, _n = _get(client, url, tag)
+    assert r.status_code == 200 and "Saved." in r.get_data(as_text=True)
+    assert "ETag" not in r.headers  # a page with a message shown once is not tagged
+
+
+def test_a_member_who_left_is_refused_not_told_their_copy_is_current(world, scene, client, as_user):
+    _p, urls = scene
+    as_user(world.member)
+    url = f"/co/{world.co.id}/proposals"
+    tag = _tags(client, [url])[url]
+    communities.end_membership(world.member.membership_in(world.co.id), by=world.leader)
+    db.session.commit()
+    assert _get(client, url, tag)[0].status_code == 403
+
+
+def test_a_page_changes_by_itself_when_a_meeting_starts_or_a_vote_closes(
+    world, make, client, as_user, monkeypatch
+):
+    now = utcnow()
+    make.meeting(world.co, held_at=now + timedelta(hours=2), place="Soon")
+    p = make.proposal(world.co, title="Drain")
+    proposals.open_vote(p, world.leader, now + timedelta(hours=5))
+    db.session.commit()
+    urls = [f"/co/{world.co.id}", f"/proposals/{p.id}"]
+    as_user(world.leader)
+    tags = _tags(client, urls)
+    for url, tag in tags.items():
+        assert _get(client, url, tag)[0].status_code == 304
+    monkeypatch.setattr(agenda, "utcnow", lambda: now + timedelta(hours=3))  # it has started
+    _all_changed(client, tags)
+    tags = _tags(client, urls)
+    monkeypatch.setattr(agenda, "utcnow", lambda: now + timedelta(hours=6))  # the vote closed
+    _all_changed(client, tags)
