@@ -8,8 +8,8 @@ import pytest
 from flask import g
 from sqlalchemy import event
 
-from consult.agenda import service as agenda
 from consult.communities import service as communities
+from consult.core import conditional
 from consult.core.db import utcnow
 from consult.core.enums import MessageKind, ProposalState
 from consult.extensions import db
@@ -205,8 +205,8 @@ def test_a_page_changes_by_itself_when_a_meeting_starts_or_a_vote_closes(
     tags = _tags(client, urls)
     for url, tag in tags.items():
         assert _get(client, url, tag)[0].status_code == 304
-    monkeypatch.setattr(agenda, "utcnow", lambda: now + timedelta(hours=3))  # it has started
+    monkeypatch.setattr(conditional, "utcnow", lambda: now + timedelta(hours=3))  # it has started
     _all_changed(client, tags)
     tags = _tags(client, urls)
-    monkeypatch.setattr(agenda, "utcnow", lambda: now + timedelta(hours=6))  # the vote closed
+    monkeypatch.setattr(conditional, "utcnow", lambda: now + timedelta(hours=6))  # the vote closed
     _all_changed(client, tags)

@@ -7,12 +7,13 @@ and the top bar shows its count. What a person may do is still asked of ``can()`
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, exists, func, literal, select, union
+from sqlalchemy import Select, bindparam, exists, func, select, union
 
 from consult.audit.service import events_in
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation, Membership
-from consult.core.db import utcnow
+from consult.core import conditional
+from consult.core.db import UTCDateTime, utcnow
 from consult.core.enums import CounterOfferStatus, MessageKind, ProposalState, VoteSubject
 from consult.core.permissions import can
 from consult.extensions import db
@@ -95,27 +96,23 @@ def waiting(
     return total, first
 
 
-def version_columns(user: User, cos, *, now: datetime | None = None) -> list:
-    """SQL for a page's tag (see ``consult.core.conditional``): what "Needs you" and the
-    COs' pages depend on beyond what is written — any change in the reader's COs (audited:
-    votes, points, offers, meetings, members), and the next moment something changes by
-    itself in those COs or in ``cos`` (ids or a SELECT of them: the COs the page is about) —
-    a vote or a round closes, a meeting starts or comes within a week."""
-    if not user.is_authenticated:
-        return []
-    now = now or utcnow()
+def version_columns(cos: Select | None) -> list:
+    """SQL for a page's tag (see ``consult.core.conditional``), in terms of its ``READER``
+    and ``NOW``: what "Needs you" and the COs' pages depend on beyond what is written — any
+    change in the reader's COs (audited: votes, points, offers, meetings, members), and the
+    next moment something changes by itself in those COs or in ``cos`` (the page's; a
+    SELECT of ids) — a vote or a round closes, a meeting starts or comes within a week."""
+    mine = select(Membership.co_id).where(Membership.user_id == conditional.READER)
     # one IN list (the reader's COs and the page's), so each CO is read from its own index
-    scope = select(Membership.co_id).where(Membership.user_id == user.id)
-    if isinstance(cos, Select):
-        scope = union(scope, cos)
-    elif cos:
-        scope = union(scope, *[select(literal(co_id)) for co_id in cos])
+    scope = mine if cos is None else union(mine, cos)
+    now = conditional.NOW
+    soon = bindparam("agenda_soon", type_=UTCDateTime)
 
     def first(column, *where):
         return select(func.min(column)).where(*where).scalar_subquery()
 
     return [
-        events_in(select(Membership.co_id).where(Membership.user_id == user.id)),
+        events_in(mine),
         first(
             VoteRound.closes_at,
             VoteRound.proposal_id.in_(select(Proposal.id).where(Proposal.co_id.in_(scope))),
@@ -129,8 +126,13 @@ def version_columns(user: User, cos, *, now: datetime | None = None) -> list:
             PriorityRound.closes_at > now,
         ),
         first(Meeting.held_at, Meeting.co_id.in_(scope), Meeting.held_at >= now),
-        first(Meeting.held_at, Meeting.co_id.in_(scope), Meeting.held_at >= now + MEETINGS_AHEAD),
+        first(Meeting.held_at, Meeting.co_id.in_(scope), Meeting.held_at >= soon),
     ]
+
+
+def version_values(now: datetime) -> dict:
+    """The bound values :func:`version_columns` adds: when "coming up" ends."""
+    return {"agenda_soon": now + MEETINGS_AHEAD}
 
 
 def _votes_to_cast(user: User, co, membership, now: datetime) -> list[Ballot]:

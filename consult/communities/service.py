@@ -3,7 +3,7 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from consult.audit.service import events_in, events_on, record
@@ -312,15 +312,25 @@ def co_version(co_id) -> list:
     ]
 
 
-def municipality_version(municipality_id: int) -> list:
-    """SQL for the tag of a page about every CO of a municipality (the officer's inbox): every
-    audited change in its COs, its settlements and itself."""
+def co_page_version() -> tuple[list, Select]:
+    """A CO's page (its home and lists): its version's columns and its COs, in terms of the
+    bound parameter ``co_id`` (see ``consult.core.conditional.page_tag``)."""
+    co_id = bindparam("co_id", type_=Integer)
+    return co_version(co_id), select(co_id)
+
+
+def municipality_page_version() -> tuple[list, None]:
+    """A page about every CO of a municipality (the officer's inbox), in terms of the bound
+    parameter ``municipality_id``: every audited change in its COs, its settlements and
+    itself."""
+    municipality_id = bindparam("municipality_id", type_=Integer)
     settlements = select(Settlement.id).where(Settlement.municipality_id == municipality_id)
     cos = select(CommunityOrganisation.id).where(
         CommunityOrganisation.settlement_id.in_(settlements)
     )
-    return [
+    columns = [
         events_in(cos),
         events_on("Settlement", settlements),
         events_on("Municipality", municipality_id),
     ]
+    return columns, None

@@ -13,7 +13,9 @@ rendered anew after a while even when nothing changed.
 The third, :func:`page_tag`, is for pages whose data changes: ONE statement reads a version
 of everything the page shows (the page gives its columns, e.g. how many audit events its CO
 has; every feature that draws something about the reader on every page adds its own through
-:data:`reader_columns`), before anything is loaded or rendered. The tag is keyed with the
+:data:`reader_columns`), before anything is loaded or rendered. It is only right while every
+change a page shows writes what its version reads: in a CO, an audit event with the CO's id
+(the services do); for the reader, their notifications and read receipts. The tag is keyed with the
 app's secret, so a tag the server never gave cannot be made up to skip a permission check:
 it matches only when the same reader, with the same role, memberships and data, was shown the
 page already.
@@ -32,8 +34,9 @@ from flask import Response, current_app, g, make_response, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import select
+from sqlalchemy import Integer, Select, bindparam, select
 
+from consult.core.db import UTCDateTime, utcnow
 from consult.extensions import db
 
 #: seconds an ETag stays valid when nothing changes
@@ -44,11 +47,23 @@ WINDOW_SECONDS = 1800
 reader_parts: list[Callable[[], object]] = []
 
 
+#: the reader's id and the time of the request, in the SQL of a page's version
+READER = bindparam("reader_id", type_=Integer)
+NOW = bindparam("now", type_=UTCDateTime)
+
 #: SQL for what every page shows about its reader (the menu's counts, their unread threads…),
-#: added by the features that draw it: each is called with the reader and the ids of the COs
-#: the page is about (a list, or a SELECT of them), and returns scalar SQL expressions
-#: (subqueries) to read with the page's
-reader_columns: list[Callable[[object, object], list]] = []
+#: added by the features that draw it: each is called with the COs the page is about (a
+#: SELECT of their ids, in terms of the page's parameters) and returns scalar SQL expressions
+#: (subqueries) in terms of :data:`READER` and :data:`NOW`, read with the page's own
+reader_columns: list[Callable[[object], list]] = []
+
+#: values of the bound parameters the reader columns add beside READER and NOW: each is
+#: called with the time of the request and returns a dict
+reader_values: list[Callable[[datetime], dict]] = []
+
+#: each page's version statement, built once per process (building and hashing the SQL
+#: expression costs more than running it), with where each reader column's values sit in it
+_statements: dict[str, tuple[Select, list[tuple[Callable, int, int]]]] = {}
 
 
 @functools.cache
@@ -77,32 +92,44 @@ def etag(*parts) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def page_tag(columns: list, *, cos=(), parts: tuple = ()) -> str | None:
-    """The tag of the current page for the current reader, read in ONE statement from the
-    page's ``columns`` (scalar SQL: counts, latest times…), the :data:`reader_columns` for
-    the COs ``cos`` (ids or a SELECT of them), and ``parts`` (plain values). None while a
-    flash message waits (the page shows it once: such a page is never tagged, nor a 304).
+def page_tag(name: str, build: Callable[[], tuple[list, object]], **params) -> str | None:
+    """The tag of the current page for the current reader, read in ONE statement before
+    anything is loaded. ``build()`` returns the page's columns (scalar SQL: how many audit
+    events its CO has…) and the SELECT of the ids of the COs it is about, both in terms of
+    bound parameters whose values are ``params``; it is called once per process for each
+    ``name``, and every :data:`reader_columns` is added. None while a flash message waits
+    (the page shows it once: such a page is never tagged, nor answered 304).
 
-    The tag covers the reader's session (account, session token, CSRF key), role, language and
-    municipality, the URL with its query, the deployed templates and a half-hour window (a page
-    shows "waiting N days"); it is an HMAC under the app's secret."""
+    The tag also covers the reader's session (account, session token, CSRF key), role,
+    language and municipality, the URL with its query, the deployed templates and a
+    half-hour window (a page shows "waiting N days"); it is an HMAC under the app's secret."""
     if session.get("_flashes"):
         return None
     # the page's forms carry tokens made from the session's CSRF key: made now when the
     # session has none yet (the page would make it), so the first view's tag is the next one's
     csrf_key = session.get("csrf_token") or (generate_csrf() and session.get("csrf_token"))
     user = current_user
-    every = list(columns)
-    for add in reader_columns:
-        every.extend(add(user, cos))
-    values = tuple(db.session.execute(select(*every)).one()) if every else ()
+    if name not in _statements:
+        columns, cos = build()
+        every, slices = list(columns), []
+        for add in reader_columns:
+            more = add(cos)
+            slices.append((add, len(every), len(every) + len(more)))
+            every.extend(more)
+        _statements[name] = (select(*every), slices)
+    statement, slices = _statements[name]
+    now = utcnow()
+    values = {"reader_id": user.id, "now": now, **params}
+    for more in reader_values:
+        values.update(more(now))
+    row = tuple(db.session.execute(statement, values).one())
+    g.reader_versions = {add: row[start:end] for add, start, end in slices}
     raw = repr(
         (
-            values,
-            parts,
-            user.get_id() if user.is_authenticated else None,
-            getattr(user, "role", None),
-            getattr(user, "municipality_id", None),
+            row,
+            user.get_id(),
+            user.role,
+            user.municipality_id,
             csrf_key,
             str(get_locale()),
             request.full_path,
@@ -112,6 +139,13 @@ def page_tag(columns: list, *, cos=(), parts: tuple = ()) -> str | None:
     )
     key = str(current_app.config["SECRET_KEY"]).encode()
     return hmac.new(key, raw.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def reader_version(columns: Callable) -> tuple | None:
+    """The values the reader columns ``columns`` read for this request's page tag (None when
+    the page has none): a feature may key a cache of what it draws about the reader by them."""
+    versions = g.get("reader_versions")
+    return None if versions is None else versions.get(columns)
 
 
 def answer_if_unchanged(tag: str | None) -> Response | None:

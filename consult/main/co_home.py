@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from consult.agenda.routes import needs_in
 from consult.communities import bp as communities
 from consult.communities.models import CommunityOrganisation, Settlement
-from consult.communities.service import co_version, member_count
+from consult.communities.service import co_page_version, member_count
 from consult.core.conditional import answer_if_unchanged, page_tag, tag_response
 from consult.core.db import utcnow
 from consult.core.enums import ProblemStatus, ProposalState, VoteChoice
@@ -34,7 +34,7 @@ def home(co_id: int):
     """The CO's home: proposals by state and the newest few, open problems, meetings, unread
     municipal messages. Every section is bounded; each links to its full, paginated list.
     A repeat view of an unchanged page is a 304 read from one statement, before any of it."""
-    not_modified = answer_if_unchanged(page_tag(co_version(co_id), cos=[co_id]))
+    not_modified = answer_if_unchanged(page_tag("co", co_page_version, co_id=co_id))
     if not_modified is not None:
         return not_modified
     co = load(CommunityOrganisation, co_id, "view")

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from consult.communities.models import Municipality, Settlement
-from consult.communities.service import municipality_version
+from consult.communities.service import municipality_page_version
 from consult.core.conditional import answer_if_unchanged, page_tag, tag_response
 from consult.core.db import utcnow
 from consult.core.enums import ProposalState
@@ -23,7 +23,9 @@ PER_PAGE = 20
 @login_required
 def inbox(municipality_id: int):
     """Every proposal submitted to the municipality, with how long each waits for an answer."""
-    not_modified = answer_if_unchanged(page_tag(municipality_version(municipality_id)))
+    not_modified = answer_if_unchanged(
+        page_tag("municipality", municipality_page_version, municipality_id=municipality_id)
+    )
     if not_modified is not None:
         return not_modified
     m = load(Municipality, municipality_id, "view_inbox")

@@ -88,15 +88,13 @@ def mark_read(user: User, proposal_id: int, up_to: int | None = None) -> None:
         row.read_at = utcnow()
 
 
-def reads_version(user: User, _cos) -> list:
-    """SQL for a page's tag: how far ``user`` has read, all threads together. A receipt only
+def reads_version(_cos) -> list:
+    """SQL for a page's tag: how far the reader has read, all threads together. A receipt only
     moves forward (and a new one adds a positive id), so the sum of the last messages read
     grows with every receipt."""
-    if not user.is_authenticated:
-        return []
     return [
         select(func.coalesce(func.sum(ThreadRead.last_read_message_id), 0))
-        .where(ThreadRead.user_id == user.id)
+        .where(ThreadRead.user_id == conditional.READER)
         .scalar_subquery()
     ]
 

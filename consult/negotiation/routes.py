@@ -8,7 +8,6 @@ from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from consult.auth.service import safe_next
-from consult.communities.service import co_version
 from consult.core import localtime
 from consult.core.conditional import answer_if_unchanged, page_tag, tag_response
 from consult.core.db import utcnow
@@ -45,6 +44,7 @@ from consult.negotiation.forms import (
     ReadForm,
 )
 from consult.negotiation.models import Message
+from consult.proposals.lists import proposal_page_version
 from consult.proposals.models import Proposal
 from consult.submissions import views as submissions
 from consult.votes import service as votes
@@ -55,8 +55,9 @@ from consult.votes.models import Vote
 @bp.route("/proposals/<int:proposal_id>/thread")
 @login_required
 def thread(proposal_id: int):
-    co = select(Proposal.co_id).where(Proposal.id == proposal_id)
-    not_modified = answer_if_unchanged(page_tag(co_version(co.scalar_subquery()), cos=co))
+    not_modified = answer_if_unchanged(
+        page_tag("proposal", proposal_page_version, proposal_id=proposal_id)
+    )
     if not_modified is not None:
         return not_modified
     proposal = load(Proposal, proposal_id, "view_thread")

@@ -28,8 +28,8 @@ def _unread_notifications() -> int:
     return g.unread_notifications
 
 
-def _unread_version(user, _cos) -> list:
-    return [service.unread_count_sql(user)] if user.is_authenticated else []
+def _unread_version(_cos) -> list:
+    return [service.unread_count_sql(conditional.READER)]
 
 
 conditional.reader_parts.append(_unread_notifications)  # the menu shows it on every page

@@ -102,14 +102,15 @@ def _one_line(s: str) -> str:
 
 
 def unread_count(user: User) -> int:
-    return db.session.scalar(select(unread_count_sql(user)))
+    return db.session.scalar(select(unread_count_sql(user.id)))
 
 
-def unread_count_sql(user: User):
-    """SQL: how many of ``user``'s notifications are unread (a scalar subquery)."""
+def unread_count_sql(user_id):
+    """SQL: how many notifications of the user ``user_id`` (an id or a SQL expression) are
+    unread, as a scalar subquery."""
     return (
         select(func.count(Notification.id))
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
         .scalar_subquery()
     )
 

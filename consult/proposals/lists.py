@@ -1,8 +1,9 @@
 """A CO's proposals as bounded lists: counts by state, the newest few, one page at a time."""
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 
 from consult.communities.models import CommunityOrganisation
+from consult.communities.service import co_version
 from consult.core.enums import ProposalState
 from consult.core.pages import KeysetPage, keyset_page
 from consult.extensions import db
@@ -56,3 +57,10 @@ def page(
         before=before,
         per_page=per_page,
     )
+
+
+def proposal_page_version() -> tuple[list, Select]:
+    """A proposal's page (and its thread): the version of its CO's pages, in terms of the bound
+    parameter ``proposal_id`` (see ``consult.core.conditional.page_tag``)."""
+    co = select(Proposal.co_id).where(Proposal.id == bindparam("proposal_id", type_=Integer))
+    return co_version(co.scalar_subquery()), co

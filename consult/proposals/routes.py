@@ -12,7 +12,7 @@ from consult.audit.service import trail_for_proposal
 from consult.auth.models import User
 from consult.auth.service import safe_next
 from consult.communities.models import CommunityOrganisation
-from consult.communities.service import co_version
+from consult.communities.service import co_page_version
 from consult.core import localtime
 from consult.core.conditional import answer_if_unchanged, page_tag, tag_response
 from consult.core.db import utcnow
@@ -33,6 +33,7 @@ from consult.proposals import (
     versions,  # noqa: F401  (its views attach to the same blueprint)
 )
 from consult.proposals.forms import OpenVoteForm, ProposalFilterForm, ProposalForm, WithdrawForm
+from consult.proposals.lists import proposal_page_version
 from consult.proposals.models import Proposal, ProposalVersion
 from consult.submissions import views as submissions
 from consult.votes import service as votes
@@ -71,7 +72,7 @@ PER_PAGE = 20
 @login_required
 def index(co_id: int):
     """All the CO's proposals the reader may see, newest first, a page at a time."""
-    not_modified = answer_if_unchanged(page_tag(co_version(co_id), cos=[co_id]))
+    not_modified = answer_if_unchanged(page_tag("co", co_page_version, co_id=co_id))
     if not_modified is not None:
         return not_modified
     co = load(CommunityOrganisation, co_id, "view")
@@ -168,8 +169,9 @@ def edit(proposal_id: int):
 @bp.route("/proposals/<int:proposal_id>")
 @login_required
 def show(proposal_id: int):
-    co = select(Proposal.co_id).where(Proposal.id == proposal_id)
-    not_modified = answer_if_unchanged(page_tag(co_version(co.scalar_subquery()), cos=co))
+    not_modified = answer_if_unchanged(
+        page_tag("proposal", proposal_page_version, proposal_id=proposal_id)
+    )
     if not_modified is not None:
         return not_modified
     proposal = _load(proposal_id, "view")
