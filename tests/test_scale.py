@@ -192,9 +192,42 @@ def test_statement_counts_do_not_grow_with_the_data(world, make, client, as_user
     large = {u: _statements(client, u) for u in urls}
     assert small == large
     # a page deep in the lists costs what the first does
-    for u in (f"/co/{world.co.id}/proposals", f"/proposals/{p.id}/thread"):
+    deep = [f"/co/{world.co.id}/proposals", f"/proposals/{p.id}/thread"]
+    if who == "officer":
+        deep.append(f"/municipalities/{world.municipality.id}/inbox")
+    for u in deep:
         html = client.get(u).get_data(as_text=True)
         assert _statements(client, pager_link(html)) <= large[u]
+
+
+def _repeat_statements(client, url) -> int:
+    tag = client.get(url).headers["ETag"]
+    r, n = _statement_count(client, url, headers={"If-None-Match": tag})
+    assert r.status_code == 304, url
+    return n
+
+
+@pytest.mark.parametrize("who", ["leader", "officer"])
+def test_repeat_views_cost_the_same_few_statements_at_every_size(world, make, client, as_user, who):
+    p = _submitted(make, world.co, title="The measured one")
+    negotiation.post_message(p, world.officer, MessageKind.COMMENT, "First")
+    make.problem(world.co)
+    db.session.commit()
+    urls = [f"/co/{world.co.id}", f"/proposals/{p.id}", f"/proposals/{p.id}/thread"]
+    if who == "leader":
+        urls += [f"/co/{world.co.id}/proposals", f"/co/{world.co.id}/problems?status=open"]
+    else:
+        urls.append(f"/municipalities/{world.municipality.id}/inbox")
+    as_user(getattr(world, who))
+    small = {u: _repeat_statements(client, u) for u in urls}
+    _grow(world, make, 45)
+    as_user(getattr(world, who))
+    large = {u: _repeat_statements(client, u) for u in urls}
+    if who == "officer":  # and the inbox's deep page, found through its pager
+        html = client.get(urls[-1]).get_data(as_text=True)
+        assert _repeat_statements(client, pager_link(html)) == large[urls[-1]]
+    assert small == large
+    assert max(large.values()) <= 2  # the reader's account, then the page's version
 
 
 # --- the dashboard from a snapshot, and conditional GET ---------------------------------------
