@@ -86,8 +86,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     _register_policies()
     _register_blueprints(app)
     from consult.auth import sessions
-    from consult.core import headers
+    from consult.core import conditional, headers
 
+    conditional.init_app(app)  # first: it chooses how the request's reads run
     sessions.init_app(app)
     headers.init_app(app)
     _register_template_helpers(app)

@@ -210,3 +210,27 @@ def test_a_page_changes_by_itself_when_a_meeting_starts_or_a_vote_closes(
     tags = _tags(client, urls)
     monkeypatch.setattr(conditional, "utcnow", lambda: now + timedelta(hours=6))  # the vote closed
     _all_changed(client, tags)
+
+
+def _isolation_levels(client, method, url, **kw) -> set:
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        seen.append(conn.get_execution_options().get("isolation_level"))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        getattr(client, method)(url, **kw)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return set(seen)
+
+
+def test_pages_that_only_read_run_without_a_transaction(world, scene, client, as_user):
+    p, urls = scene
+    as_user(world.leader)
+    for url in urls["leader"]:
+        assert _isolation_levels(client, "get", url) == {"AUTOCOMMIT"}, url
+    # a form that writes keeps its one transaction
+    levels = _isolation_levels(client, "post", f"/proposals/{p.id}/thread/read")
+    assert levels and "AUTOCOMMIT" not in levels

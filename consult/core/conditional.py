@@ -141,6 +141,27 @@ def page_tag(name: str, build: Callable[[], tuple[list, object]], **params) -> s
     return hmac.new(key, raw.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def read_only(view: Callable) -> Callable:
+    """Mark a page that only reads (a view decorator, under ``login_required``): its GET runs
+    without a transaction, each statement on its own as READ COMMITTED sees it anyway, which
+    saves the BEGIN and ROLLBACK round trips of every view, and of a 304 most of all."""
+    view.read_only = True
+    return view
+
+
+def _read_only_request() -> None:
+    if request.method not in ("GET", "HEAD"):
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "read_only", False):
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def init_app(app) -> None:
+    """Before anything reads the database (the reader's account is loaded in a later hook)."""
+    app.before_request(_read_only_request)
+
+
 def reader_version(columns: Callable) -> tuple | None:
     """The values the reader columns ``columns`` read for this request's page tag (None when
     the page has none): a feature may key a cache of what it draws about the reader by them."""

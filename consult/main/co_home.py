@@ -12,7 +12,7 @@ from consult.agenda.routes import needs_in
 from consult.communities import bp as communities
 from consult.communities.models import CommunityOrganisation, Settlement
 from consult.communities.service import co_page_version, member_count
-from consult.core.conditional import answer_if_unchanged, page_tag, tag_response
+from consult.core.conditional import answer_if_unchanged, page_tag, read_only, tag_response
 from consult.core.db import utcnow
 from consult.core.enums import ProblemStatus, ProposalState, VoteChoice
 from consult.core.forms import load
@@ -30,6 +30,7 @@ HOME_NEWEST = 5
 
 @communities.route("/co/<int:co_id>")
 @login_required
+@read_only
 def home(co_id: int):
     """The CO's home: proposals by state and the newest few, open problems, meetings, unread
     municipal messages. Every section is bounded; each links to its full, paginated list.

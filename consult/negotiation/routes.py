@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from consult.auth.service import safe_next
 from consult.core import localtime
-from consult.core.conditional import answer_if_unchanged, page_tag, tag_response
+from consult.core.conditional import answer_if_unchanged, page_tag, read_only, tag_response
 from consult.core.db import utcnow
 from consult.core.enums import (
     CounterOfferStatus,
@@ -54,6 +54,7 @@ from consult.votes.models import Vote
 
 @bp.route("/proposals/<int:proposal_id>/thread")
 @login_required
+@read_only
 def thread(proposal_id: int):
     not_modified = answer_if_unchanged(
         page_tag("proposal", proposal_page_version, proposal_id=proposal_id)
