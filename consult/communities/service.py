@@ -66,10 +66,15 @@ def leader_count(co_id: int) -> int:
 
 def member_count(co_id: int) -> int:
     """Current members: the denominator of quorum and turnout."""
-    return db.session.scalar(
-        select(func.count(Membership.id)).where(
-            Membership.co_id == co_id, Membership.left_on.is_(None)
-        )
+    return db.session.scalar(select(member_count_sql(co_id)))
+
+
+def member_count_sql(co_id):
+    """SQL (a scalar subquery): :func:`member_count`, to read with other figures."""
+    return (
+        select(func.count(Membership.id))
+        .where(Membership.co_id == co_id, Membership.left_on.is_(None))
+        .scalar_subquery()
     )
 
 

@@ -40,8 +40,18 @@ class Count:
 
 def bounded_count(query: Select, cap: int = COUNT_CAP) -> Count:
     """How many rows ``query`` returns, reading at most ``cap + 1`` of them."""
+    return as_count(db.session.scalar(select(bounded_count_sql(query, cap))), cap)
+
+
+def bounded_count_sql(query: Select, cap: int = COUNT_CAP):
+    """SQL (a scalar subquery) counting the rows of ``query`` up to ``cap + 1``, to read with
+    other figures in one statement; :func:`as_count` turns its value into a :class:`Count`."""
     inner = query.with_only_columns(literal_column("1")).order_by(None).limit(cap + 1)
-    n = db.session.scalar(select(func.count()).select_from(inner.subquery())) or 0
+    return select(func.count()).select_from(inner.subquery()).scalar_subquery()
+
+
+def as_count(n: int | None, cap: int = COUNT_CAP) -> Count:
+    n = n or 0
     return Count(min(n, cap), n > cap)
 
 

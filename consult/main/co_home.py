@@ -11,13 +11,12 @@ from sqlalchemy.orm import joinedload
 from consult.agenda.routes import needs_in
 from consult.communities import bp as communities
 from consult.communities.models import CommunityOrganisation, Settlement
-from consult.communities.service import co_page_version, member_count
+from consult.communities.service import co_page_version, member_count_sql
 from consult.core.conditional import answer_if_unchanged, page_tag, read_only, tag_response
 from consult.core.db import utcnow
 from consult.core.enums import ProblemStatus, ProposalState, VoteChoice
-from consult.core.forms import load
-from consult.core.pages import bounded_count
-from consult.core.permissions import can
+from consult.core.pages import as_count, bounded_count_sql
+from consult.core.permissions import can, require
 from consult.extensions import db
 from consult.meetings.models import Meeting
 from consult.negotiation import service as negotiation
@@ -38,14 +37,15 @@ def home(co_id: int):
     not_modified = answer_if_unchanged(page_tag("co", co_page_version, co_id=co_id))
     if not_modified is not None:
         return not_modified
-    co = load(CommunityOrganisation, co_id, "view")
-    # the place the header names, in one query rather than two lazy loads (kept referenced
-    # until the page is rendered: the session holds loaded rows only weakly)
-    place = db.session.scalars(
-        select(Settlement)
-        .options(joinedload(Settlement.municipality))
-        .where(Settlement.id == co.settlement_id)
-    ).one()
+    # with the place the header names, in one query rather than three (the rows are kept
+    # referenced until the page is rendered: the session holds loaded rows only weakly)
+    co = db.get_or_404(
+        CommunityOrganisation,
+        co_id,
+        options=[joinedload(CommunityOrganisation.settlement).joinedload(Settlement.municipality)],
+    )
+    require(current_user, "view", co)
+    place = co.settlement
     internal = can(current_user, "view_internal", co)
     open_problems = select(Problem).where(
         Problem.co_id == co.id, Problem.status == ProblemStatus.OPEN
@@ -76,6 +76,13 @@ def home(co_id: int):
         upcoming = [m for m in meetings if m.held_at >= now]
         recent = [m for m in reversed(meetings) if m.held_at < now]
     counts = proposal_lists.state_counts(co, internal=internal)
+    # the section counts in one statement
+    counts_row = db.session.execute(
+        select(
+            member_count_sql(co.id).label("members"),
+            bounded_count_sql(open_problems).label("open_problems"),
+        )
+    ).one()
     unread = negotiation.unread_in_co(current_user, co.id)
     page = render_template(
         "communities/home.html",
@@ -83,7 +90,7 @@ def home(co_id: int):
         place=place,
         internal=internal,
         problems=problems,
-        open_problem_count=bounded_count(open_problems),
+        open_problem_count=as_count(counts_row.open_problems),
         proposals=proposals,
         state_counts=[(state, counts[state]) for state in ProposalState if counts.get(state)],
         proposal_count=sum(counts.values()),
@@ -91,7 +98,7 @@ def home(co_id: int):
         unread_total=sum(unread.values()),
         upcoming=upcoming,
         recent=recent,
-        member_count=member_count(co.id),
+        member_count=counts_row.members,
         needs=needs_in(co),  # "Needs you now", at the top (the top bar counts the same)
         choices=list(VoteChoice),
     )

@@ -20,11 +20,15 @@ def _unread():
 
 
 def _unread_notifications() -> int:
-    """Asked once a request (the menu, and a tag, may both want it)."""
+    """Asked once a request (the menu, and a tag, may both want it); read with the page's
+    version when the page has one (the same count)."""
     if not current_user.is_authenticated:
         return 0
     if "unread_notifications" not in g:
-        g.unread_notifications = service.unread_count(current_user)
+        version = conditional.reader_version(_unread_version)
+        g.unread_notifications = (
+            version[0] if version is not None else service.unread_count(current_user)
+        )
     return g.unread_notifications
 
 
