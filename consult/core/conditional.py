@@ -15,10 +15,11 @@ of everything the page shows (the page gives its columns, e.g. how many audit ev
 has; every feature that draws something about the reader on every page adds its own through
 :data:`reader_columns`), before anything is loaded or rendered. It is only right while every
 change a page shows writes what its version reads: in a CO, an audit event with the CO's id
-(the services do); for the reader, their notifications and read receipts. The tag is keyed with the
-app's secret, so a tag the server never gave cannot be made up to skip a permission check:
-it matches only when the same reader, with the same role, memberships and data, was shown the
-page already.
+(the services do); for the reader, their notifications and read receipts; and what changes
+by itself (a vote closes, a meeting starts) is read as the next such moment. The tag is
+keyed with the app's secret, so a tag the server never gave cannot be made up to skip a
+permission check: it matches only when the same reader, with the same role, memberships and
+data, was shown the page already.
 """
 
 import functools
