@@ -15,11 +15,12 @@ from flask import Flask, current_app, flash, g, redirect, request, session, url_
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from consult.auth.models import User
-from consult.core import security_log
-from consult.extensions import db, login_manager
+from consult.core import conditional, security_log
+from consult.extensions import login_manager
 
 REMEMBER_COOKIE = "consult_remember"
 #: what survives a login or a logout in the session (not who is logged in)
@@ -40,11 +41,16 @@ def load_user(session_id: str) -> User | None:
     user_id, _sep, token = str(session_id).partition(":")
     if not user_id.isdigit() or len(user_id) > 18 or not token:
         return None
-    # with the memberships, in the same statement: nearly every page asks who is a member
-    user = db.session.get(User, int(user_id), options=[joinedload(User.memberships)])
+    # with the memberships every page's policies and menu read (one statement, not two), and
+    # a versioned page's version (see core.conditional): a repeat view is that one statement
+    user = conditional.load_reader(_account, int(user_id))
     if user is None or not user.holds_session(token):
         return None
     return user
+
+
+def _account():
+    return select(User).options(joinedload(User.memberships)).where(User.id == conditional.READER)
 
 
 @login_manager.request_loader

@@ -62,9 +62,13 @@ reader_columns: list[Callable[[object], list]] = []
 #: called with the time of the request and returns a dict
 reader_values: list[Callable[[datetime], dict]] = []
 
-#: each page's version statement, built once per process (building and hashing the SQL
-#: expression costs more than running it), with where each reader column's values sit in it
-_statements: dict[str, tuple[Select, list[tuple[Callable, int, int]]]] = {}
+#: each page's version columns, built once per process (building and hashing the SQL
+#: expression costs more than running it), with where each reader column's values sit in them
+_statements: dict[str, tuple[list, list[tuple[Callable, int, int]]]] = {}
+#: the version statement of each page alone, and with the reader's account (by page name;
+#: None: the account alone)
+_pages: dict[str, Select] = {}
+_accounts: dict[str | None, Select] = {}
 
 
 @functools.cache
@@ -93,13 +97,86 @@ def etag(*parts) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def page_tag(name: str, build: Callable[[], tuple[list, object]], **params) -> str | None:
-    """The tag of the current page for the current reader, read in ONE statement before
-    anything is loaded. ``build()`` returns the page's columns (scalar SQL: how many audit
-    events its CO has…) and the SELECT of the ids of the COs it is about, both in terms of
-    bound parameters whose values are ``params``; it is called once per process for each
-    ``name``, and every :data:`reader_columns` is added. None while a flash message waits
-    (the page shows it once: such a page is never tagged, nor answered 304).
+def versioned(name: str, build: Callable[[], tuple[list, object]], *args: str) -> Callable:
+    """Mark a page that only reads and has a version (a view decorator, under
+    ``login_required``). ``build()`` returns the page's columns (scalar SQL: how many audit
+    events its CO has…) and the SELECT of the ids of the COs it is about, in terms of bound
+    parameters named like the view's arguments ``args`` (it is called once per process for
+    each ``name``; every :data:`reader_columns` is added).
+
+    Its GET runs without a transaction, each statement on its own as READ COMMITTED sees it
+    anyway (no BEGIN and ROLLBACK round trips), and the version is read in the statement that
+    loads the reader's account (:func:`load_reader`): a repeat view is one statement."""
+
+    def mark(view: Callable) -> Callable:
+        view.page_version = (name, build, args)
+        return view
+
+    return mark
+
+
+def _spec():
+    if request.method not in ("GET", "HEAD"):
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    return getattr(view, "page_version", None)
+
+
+def _read_only_request() -> None:
+    if _spec() is not None:
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def init_app(app) -> None:
+    """Before anything reads the database (the reader's account is loaded in a later hook)."""
+    app.before_request(_read_only_request)
+
+
+def _version_statement(name: str, build: Callable) -> tuple[list, list]:
+    if name not in _statements:
+        columns, cos = build()
+        every, slices = list(columns), []
+        for add in reader_columns:
+            more = add(cos)
+            slices.append((add, len(every), len(every) + len(more)))
+            every.extend(more)
+        _statements[name] = (every, slices)
+    return _statements[name]
+
+
+def _version_values(reader_id: int, args: tuple) -> dict:
+    now = utcnow()
+    values = {"reader_id": reader_id, "now": now}
+    values.update({arg: (request.view_args or {}).get(arg) for arg in args})
+    for more in reader_values:
+        values.update(more(now))
+    return values
+
+
+def load_reader(base: Callable[[], Select], reader_id: int):
+    """The reader's account, read by ``base()`` (a SELECT of it by :data:`READER`, built once
+    per process) — and, for the GET of a :func:`versioned` page, the page's version in the same
+    statement, kept for :func:`page_tag`. None when there is no such account."""
+    spec = _spec()
+    key = spec[0] if spec else None
+    if key not in _accounts:
+        statement = base()
+        if spec is not None:
+            statement = statement.add_columns(*_version_statement(spec[0], spec[1])[0])
+        _accounts[key] = statement
+    if spec is None:
+        return db.session.scalars(_accounts[key], {"reader_id": reader_id}).unique().first()
+    row = db.session.execute(_accounts[key], _version_values(reader_id, spec[2])).unique().first()
+    if row is None:
+        return None
+    g.prefetched_version = (reader_id, tuple(row[1:]))
+    return row[0]
+
+
+def page_tag() -> str | None:
+    """The tag of the current (:func:`versioned`) page for the current reader, from its
+    version (read with the reader's account, else now, in one statement). None while a flash
+    message waits (the page shows it once: such a page is never tagged, nor answered 304).
 
     The tag also covers the reader's session (account, session token, CSRF key), role,
     language and municipality, the URL with its query, the deployed templates and a
@@ -110,20 +187,16 @@ def page_tag(name: str, build: Callable[[], tuple[list, object]], **params) -> s
     # session has none yet (the page would make it), so the first view's tag is the next one's
     csrf_key = session.get("csrf_token") or (generate_csrf() and session.get("csrf_token"))
     user = current_user
-    if name not in _statements:
-        columns, cos = build()
-        every, slices = list(columns), []
-        for add in reader_columns:
-            more = add(cos)
-            slices.append((add, len(every), len(every) + len(more)))
-            every.extend(more)
-        _statements[name] = (select(*every), slices)
-    statement, slices = _statements[name]
-    now = utcnow()
-    values = {"reader_id": user.id, "now": now, **params}
-    for more in reader_values:
-        values.update(more(now))
-    row = tuple(db.session.execute(statement, values).one())
+    name, build, args = _spec()
+    columns, slices = _version_statement(name, build)
+    prefetched = g.get("prefetched_version")
+    if prefetched is not None and prefetched[0] == user.id:
+        row = prefetched[1]
+    else:
+        statement = _pages.get(name)
+        if statement is None:
+            statement = _pages[name] = select(*columns)
+        row = tuple(db.session.execute(statement, _version_values(user.id, args)).one())
     g.reader_versions = {add: row[start:end] for add, start, end in slices}
     raw = repr(
         (
@@ -140,27 +213,6 @@ def page_tag(name: str, build: Callable[[], tuple[list, object]], **params) -> s
     )
     key = str(current_app.config["SECRET_KEY"]).encode()
     return hmac.new(key, raw.encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def read_only(view: Callable) -> Callable:
-    """Mark a page that only reads (a view decorator, under ``login_required``): its GET runs
-    without a transaction, each statement on its own as READ COMMITTED sees it anyway, which
-    saves the BEGIN and ROLLBACK round trips of every view, and of a 304 most of all."""
-    view.read_only = True
-    return view
-
-
-def _read_only_request() -> None:
-    if request.method not in ("GET", "HEAD"):
-        return
-    view = current_app.view_functions.get(request.endpoint)
-    if getattr(view, "read_only", False):
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
-
-def init_app(app) -> None:
-    """Before anything reads the database (the reader's account is loaded in a later hook)."""
-    app.before_request(_read_only_request)
 
 
 def reader_version(columns: Callable) -> tuple | None:

@@ -12,7 +12,7 @@ from consult.agenda.routes import needs_in
 from consult.communities import bp as communities
 from consult.communities.models import CommunityOrganisation, Settlement
 from consult.communities.service import co_page_version, member_count_sql
-from consult.core.conditional import answer_if_unchanged, page_tag, read_only, tag_response
+from consult.core.conditional import answer_if_unchanged, page_tag, tag_response, versioned
 from consult.core.db import utcnow
 from consult.core.enums import ProblemStatus, ProposalState, VoteChoice
 from consult.core.pages import as_count, bounded_count_sql
@@ -29,12 +29,12 @@ HOME_NEWEST = 5
 
 @communities.route("/co/<int:co_id>")
 @login_required
-@read_only
+@versioned("co", co_page_version, "co_id")
 def home(co_id: int):
     """The CO's home: proposals by state and the newest few, open problems, meetings, unread
     municipal messages. Every section is bounded; each links to its full, paginated list.
     A repeat view of an unchanged page is a 304 read from one statement, before any of it."""
-    not_modified = answer_if_unchanged(page_tag("co", co_page_version, co_id=co_id))
+    not_modified = answer_if_unchanged(page_tag())
     if not_modified is not None:
         return not_modified
     # with the place the header names, in one query rather than three (the rows are kept

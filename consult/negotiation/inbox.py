@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 
 from consult.communities.models import Municipality, Settlement
 from consult.communities.service import municipality_page_version
-from consult.core.conditional import answer_if_unchanged, page_tag, read_only, tag_response
+from consult.core.conditional import answer_if_unchanged, page_tag, tag_response, versioned
 from consult.core.db import utcnow
 from consult.core.enums import ProposalState
 from consult.core.forms import load
@@ -21,12 +21,10 @@ PER_PAGE = 20
 
 @bp.route("/municipalities/<int:municipality_id>/inbox")
 @login_required
-@read_only
+@versioned("municipality", municipality_page_version, "municipality_id")
 def inbox(municipality_id: int):
     """Every proposal submitted to the municipality, with how long each waits for an answer."""
-    not_modified = answer_if_unchanged(
-        page_tag("municipality", municipality_page_version, municipality_id=municipality_id)
-    )
+    not_modified = answer_if_unchanged(page_tag())
     if not_modified is not None:
         return not_modified
     m = load(Municipality, municipality_id, "view_inbox")

@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from consult.auth.service import safe_next
 from consult.core import localtime
-from consult.core.conditional import answer_if_unchanged, page_tag, read_only, tag_response
+from consult.core.conditional import answer_if_unchanged, page_tag, tag_response, versioned
 from consult.core.db import utcnow
 from consult.core.enums import (
     CounterOfferStatus,
@@ -54,11 +54,9 @@ from consult.votes.models import Vote
 
 @bp.route("/proposals/<int:proposal_id>/thread")
 @login_required
-@read_only
+@versioned("proposal", proposal_page_version, "proposal_id")
 def thread(proposal_id: int):
-    not_modified = answer_if_unchanged(
-        page_tag("proposal", proposal_page_version, proposal_id=proposal_id)
-    )
+    not_modified = answer_if_unchanged(page_tag())
     if not_modified is not None:
         return not_modified
     proposal = load(Proposal, proposal_id, "view_thread")

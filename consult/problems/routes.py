@@ -8,7 +8,7 @@ from sqlalchemy import select
 from consult.attachments import service as attachments
 from consult.communities.models import CommunityOrganisation
 from consult.communities.service import co_page_version
-from consult.core.conditional import answer_if_unchanged, page_tag, read_only, tag_response
+from consult.core.conditional import answer_if_unchanged, page_tag, tag_response, versioned
 from consult.core.enums import ProblemCategory, ProblemStatus
 from consult.core.forms import load, show_refusal
 from consult.core.ids import id_arg
@@ -26,9 +26,9 @@ PER_PAGE = 20
 
 @bp.route("/co/<int:co_id>/problems")
 @login_required
-@read_only
+@versioned("co", co_page_version, "co_id")
 def index(co_id: int):
-    not_modified = answer_if_unchanged(page_tag("co", co_page_version, co_id=co_id))
+    not_modified = answer_if_unchanged(page_tag())
     if not_modified is not None:
         return not_modified
     co = load(CommunityOrganisation, co_id, "view")

@@ -14,7 +14,7 @@ from consult.auth.service import safe_next
 from consult.communities.models import CommunityOrganisation
 from consult.communities.service import co_page_version
 from consult.core import localtime
-from consult.core.conditional import answer_if_unchanged, page_tag, read_only, tag_response
+from consult.core.conditional import answer_if_unchanged, page_tag, tag_response, versioned
 from consult.core.db import utcnow
 from consult.core.enums import ProposalState, VoteChoice, VoteResult
 from consult.core.fields import set_currency
@@ -70,10 +70,10 @@ PER_PAGE = 20
 
 @bp.route("/co/<int:co_id>/proposals")
 @login_required
-@read_only
+@versioned("co", co_page_version, "co_id")
 def index(co_id: int):
     """All the CO's proposals the reader may see, newest first, a page at a time."""
-    not_modified = answer_if_unchanged(page_tag("co", co_page_version, co_id=co_id))
+    not_modified = answer_if_unchanged(page_tag())
     if not_modified is not None:
         return not_modified
     co = load(CommunityOrganisation, co_id, "view")
@@ -169,11 +169,9 @@ def edit(proposal_id: int):
 
 @bp.route("/proposals/<int:proposal_id>")
 @login_required
-@read_only
+@versioned("proposal", proposal_page_version, "proposal_id")
 def show(proposal_id: int):
-    not_modified = answer_if_unchanged(
-        page_tag("proposal", proposal_page_version, proposal_id=proposal_id)
-    )
+    not_modified = answer_if_unchanged(page_tag())
     if not_modified is not None:
         return not_modified
     proposal = _load(proposal_id, "view")
