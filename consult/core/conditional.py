@@ -31,7 +31,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from flask import Response, current_app, g, make_response, request, session
+from flask import Response, current_app, g, has_request_context, make_response, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -116,7 +116,7 @@ def versioned(name: str, build: Callable[[], tuple[list, object]], *args: str) -
 
 
 def _spec():
-    if request.method not in ("GET", "HEAD"):
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
         return None
     view = current_app.view_functions.get(request.endpoint)
     return getattr(view, "page_version", None)
