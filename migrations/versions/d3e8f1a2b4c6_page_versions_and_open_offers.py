@@ -1,7 +1,7 @@
 """page versions: audit events by CO; open counter-offers; open vote rounds
 
 Revision ID: d3e8f1a2b4c6
-Revises: b7c1e2d3a4f5
+Revises: 719f4e3fac32
 Create Date: 2026-11-30 14:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "d3e8f1a2b4c6"
-down_revision = "b7c1e2d3a4f5"
+down_revision = "719f4e3fac32"
 branch_labels = None
 depends_on = None
 
