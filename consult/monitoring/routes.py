@@ -67,10 +67,27 @@ def dashboard():
     scope = _scope(form) if form.validate() else None
     query = request.args.to_dict()
 
-    def tag_of(as_of):
-        return etag("dashboard", scope, as_of, sorted(query.items()))
+    def export_url(name):
+        return url_for("monitoring.export", name=name, **query)
 
-    # A repeat view of figures already in the cache is answered without loading them.
+    return _snapshot_page(
+        scope,
+        lambda as_of: etag("dashboard", scope, as_of, sorted(query.items())),
+        lambda snapshot: render_template(
+            "monitoring/dashboard.html",
+            form=form,
+            ind=snapshot and snapshot.indicators,
+            figures=snapshot and _figures(snapshot, export_url, repr(sorted(query.items()))),
+            query=query,
+            export_url=export_url,
+        ),
+    )
+
+
+def _snapshot_page(scope: Scope | None, tag_of, render):
+    """The page ``render(snapshot)`` makes of ``scope``'s snapshot, tagged ``tag_of(as_of)``
+    with the snapshot's time, or a 304 when the reader has that page already. A repeat view
+    of figures already in the cache is answered before they are loaded."""
     cached_at = scope and snapshots.taken_at(scope)
     if cached_at and (not_modified := unchanged(tag_of(cached_at), cached_at)) is not None:
         return not_modified
@@ -79,19 +96,7 @@ def dashboard():
     tag = tag_of(as_of)
     if (not_modified := unchanged(tag, as_of)) is not None:
         return not_modified
-
-    def export_url(name):
-        return url_for("monitoring.export", name=name, **query)
-
-    page = render_template(
-        "monitoring/dashboard.html",
-        form=form,
-        ind=snapshot and snapshot.indicators,
-        figures=snapshot and _figures(snapshot, export_url, repr(sorted(query.items()))),
-        query=query,
-        export_url=export_url,
-    )
-    return tagged(page, tag, as_of)
+    return tagged(render(snapshot), tag, as_of)
 
 
 def _figures(snapshot, export_url, variant: str):
@@ -194,27 +199,17 @@ def _summary(template: str, scope_kw: dict, **context):
         start, end = form.dates(today)
         scope = Scope(start, end, **days, **scope_kw)
     query = sorted(request.args.items())
-
-    def tag_of(as_of):
-        return etag(template, scope_kw, scope, as_of, query)
-
-    # as the dashboard: a repeat view of figures already in the cache costs no figures
-    cached_at = scope and snapshots.taken_at(scope)
-    if cached_at and (not_modified := unchanged(tag_of(cached_at), cached_at)) is not None:
-        return not_modified
-    snapshot = snapshots.take(scope) if scope else None
-    as_of = snapshot and snapshot.as_of
-    tag = tag_of(as_of)
-    if (not_modified := unchanged(tag, as_of)) is not None:
-        return not_modified
-    page = render_template(
-        template,
-        form=form,
-        ind=snapshot and snapshot.indicators,
-        figures=snapshot and _figures(snapshot, None, "summary"),
-        **context,
+    return _snapshot_page(
+        scope,
+        lambda as_of: etag(template, scope_kw, scope, as_of, query),
+        lambda snapshot: render_template(
+            template,
+            form=form,
+            ind=snapshot and snapshot.indicators,
+            figures=snapshot and _figures(snapshot, None, "summary"),
+            **context,
+        ),
     )
-    return tagged(page, tag, as_of)
 
 
 @bp.route("/monitoring/co/<int:co_id>")
