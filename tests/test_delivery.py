@@ -2,10 +2,12 @@
 favicon instead of a 404."""
 
 import re
+import shutil
 
 import pytest
 from flask_static_digest import digester
 
+from consult.extensions import static_digest
 from tests.conftest import make_test_app
 
 
@@ -30,9 +32,18 @@ def test_the_favicon_is_an_icon_not_a_404(client):
 
 @pytest.fixture
 def digested_app(app, database, tmp_path):
-    """An app started after ``consult digest compile`` (as scripts/test and deployments do)."""
-    digester.compile(app.static_folder, app.static_folder, [], False, False)
+    """An app started after ``consult digest compile`` (as scripts/test and deployments do).
+    Compiled in a copy of static/: rewriting the checkout's files would race with tests in
+    other pytest workers that serve them."""
+    static = tmp_path / "static"
+    made = re.compile(rf"{digester.DIGESTED_FILE_REGEX}|\.gz$|^cache_manifest\.json$")
+    shutil.copytree(
+        app.static_folder, static, ignore=lambda _, names: [n for n in names if made.search(n)]
+    )
+    digester.compile(str(static), str(static), [], False, False)
     fresh = make_test_app(database, tmp_path)
+    fresh.static_folder = str(static)
+    static_digest.init_app(fresh)  # reads the copy's manifest
     yield fresh
 
 
