@@ -4,6 +4,7 @@ import os
 import re
 import secrets
 import select
+import tempfile
 from pathlib import Path
 
 from flask import Flask
@@ -206,8 +207,18 @@ def _development_secret(instance_path: str) -> str:
     """A per-checkout key kept in instance/, so local sessions survive a restart."""
     path = Path(instance_path) / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        # written whole under another name, then linked into place: of several processes
+        # starting at once (gunicorn workers, test workers) one wins and all read its key,
+        # never a half-written file
+        fd, tmp = tempfile.mkstemp(dir=instance_path, prefix=".secret_key-")
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()
 
 

@@ -38,6 +38,30 @@ def test_production_requires_a_secret_key(tmp_path, monkeypatch):
         )
 
 
+def test_processes_starting_at_once_share_one_development_key(tmp_path):
+    """Gunicorn workers (or test workers) starting together on a fresh checkout each read the
+    one key that got written, whole, and it is private to its owner."""
+    import threading
+
+    from consult import _development_secret
+
+    start = threading.Barrier(8)
+    keys = []
+
+    def read_key():
+        start.wait()
+        keys.append(_development_secret(str(tmp_path)))
+
+    threads = [threading.Thread(target=read_key) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(keys)) == 1 and len(keys[0]) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]  # no temporary file left
+
+
 @pytest.mark.parametrize("key", ["twenty-four-characters!!", "é" * 15])
 def test_production_refuses_a_short_secret_key(tmp_path, key):
     with pytest.raises(RuntimeError, match="SECRET_KEY is too short"):
@@ -208,6 +232,9 @@ def test_the_wheel_carries_templates_static_translations_and_migrations(tmp_path
         ignore=shutil.ignore_patterns(
             ".git",
             ".venv*",
+            ".hypothesis",  # other pytest workers write there meanwhile
+            ".pytest_cache",
+            ".ruff_cache",
             "node_modules",
             "instance",
             "*.mo",
