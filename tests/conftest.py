@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import settings
 from sqlalchemy import create_engine, exists, literal, select, text, union_all
 
 from consult import create_app
@@ -25,6 +26,12 @@ from consult.extensions import cache, db
 from tests import factories
 
 SQLITE = "sqlite"
+
+# Hypothesis: no per-example deadline. These tests check results, not speed (timings belong in
+# bench/), and on a loaded machine, or with two workers sharing two cores, one slow example
+# would fail a run that is correct.
+settings.register_profile("consult", deadline=None)
+settings.load_profile("consult")
 
 
 def _database_url(tmp_path_factory) -> tuple[str, str | None]:
