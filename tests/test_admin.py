@@ -23,7 +23,9 @@ GOOD = {
 
 
 def _events(action):
-    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
+    # in the order they happened: without ORDER BY, PostgreSQL may return rows in any order
+    query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+    return db.session.scalars(query).all()
 
 
 # --- municipalities: routes ---------------------------------------------------------------
