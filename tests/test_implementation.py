@@ -45,7 +45,9 @@ def notices(user, kind):
 
 
 def audit(action):
-    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
+    # in the order they happened: without ORDER BY, PostgreSQL may return rows in any order
+    query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+    return db.session.scalars(query).all()
 
 
 def reload(p):

@@ -49,7 +49,9 @@ def _ms(user, co):
 
 
 def _events(action):
-    return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
+    # in the order they happened: without ORDER BY, PostgreSQL may return rows in any order
+    query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+    return db.session.scalars(query).all()
 
 
 def _rows(rnd):
