@@ -22,7 +22,7 @@ from hypothesis import settings
 from sqlalchemy import create_engine, exists, literal, select, text, union_all
 
 from consult import create_app
-from consult.extensions import cache, db
+from consult.extensions import cache, db, limiter
 from tests import factories
 
 SQLITE = "sqlite"
@@ -133,6 +133,12 @@ def app(_schema_app, tmp_path):
         db.session.remove()
         _empty_tables()
         cache.clear()
+        # Flask-Limiter's Limiter is one object for every app: a test that made an app with
+        # limits on (login, token, account limits) turned them on for this one too, and its
+        # counts would refuse a later test's logins with 429s, depending on the order.
+        if limiter.enabled:
+            limiter.reset()
+        limiter.enabled = app.config["RATELIMIT_ENABLED"]
 
 
 def _empty_tables():
