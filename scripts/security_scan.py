@@ -9,8 +9,8 @@ Builds a throw-away SQLite database with the demo programme, serves it on 127.0.
   meetings, version comparison) and on the forms of the problem, meeting and proposal pages:
   each page's own form, field by field, with plausible values and a fresh CSRF token before
   every request (not ``--forms``, which also posts the top bar's logout form and would test
-  the rest logged out); the session cookie is kept whatever the answers set, and the summary
-  says whether it still opened the pages after each tool;
+  the rest logged out); each run logs in afresh (a long scan outlives the idle limit) and is
+  checked afterwards to have stayed logged in;
 - wapiti, logged in as the same leader, on the whole demo, with an explicit module list that
   leaves out every module fetching data from or sending data to the internet (``wapp``,
   ``nikto``, ``ssrf``, ``xxe``, ``log4shell``, ``takeover``, ``shellshock`` …): the scan
@@ -203,8 +203,12 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def run_sqlmap(sqlmap: Path, base: str, cookie: str, filters, forms, out: Path) -> dict:
-    found, runs = [], 0
+def run_sqlmap(sqlmap: Path, base: str, log_in_again, filters, forms, out: Path) -> dict:
+    """sqlmap on each filter URL and each form, every run with a session of its own
+    (``log_in_again()``): the session ends after SESSION_IDLE_MINUTES without a request, and a
+    long scan outlives it. Each run takes the refreshed cookie the answers set, and is checked
+    afterwards to have ended still logged in (a run that got logged out tested nothing)."""
+    found, runs, logged_out = [], 0, []
     common = [
         str(sqlmap),
         "--batch",
@@ -212,36 +216,46 @@ def run_sqlmap(sqlmap: Path, base: str, cookie: str, filters, forms, out: Path) 
         "--risk=1",
         "--technique=BEUST",
         "--disable-coloring",
-        f"--cookie={cookie}",
-        "--drop-set-cookie",  # keep the leader's session whatever the answers set
         f"--output-dir={out / 'sqlmap'}",
         "--skip=csrf_token,session",  # the CSRF token, and the signed session cookie
         "--ignore-code=400,403,404",
     ]
-    jobs = [[*common, "-u", base + path] for path in filters]
-    # Each page's own form, field by field, with a fresh CSRF token before every request.
-    jobs += [
-        [
+
+    def job(path: str, cookie: str) -> list[str]:
+        if path not in forms:
+            return [*common, f"--cookie={cookie}", "-u", base + path]
+        # The page's own form, field by field, with a fresh CSRF token before every request.
+        return [
             *common,
+            f"--cookie={cookie}",
             "-u",
             base + path,
             f"--data={form_data(base, cookie, path)}",
             "--csrf-token=csrf_token",
             f"--csrf-url={base + path}",
         ]
-        for path in forms
-    ]
+
     log = out / "sqlmap.log"
     with log.open("w") as stream:
-        for job in jobs:
+        for path in [*filters, *forms]:
             runs += 1
-            result = subprocess.run(job, capture_output=True, text=True, check=False)
-            stream.write(f"$ {' '.join(job[:1] + job[-4:])}\n{result.stdout}\n{result.stderr}\n")
+            cookie = log_in_again()
+            command = job(path, cookie)
+            result = subprocess.run(command, capture_output=True, text=True, check=False)
+            stream.write(f"$ sqlmap {path}\n{result.stdout}\n{result.stderr}\n")
             for line in result.stdout.splitlines():
                 if "is vulnerable" in line or ("injectable" in line and "not" not in line):
                     found.append(line.strip())
+            if not still_logged_in(base, cookie, forms[0]):
+                logged_out.append(path)
     tested = len(re.findall(r"testing for SQL injection on \w+ parameter", log.read_text()))
-    return {"targets": runs, "parameters_tested": tested, "injectable": found, "log": str(log)}
+    return {
+        "targets": runs,
+        "parameters_tested": tested,
+        "injectable": found,
+        "runs_that_ended_logged_out": logged_out,
+        "log": str(log),
+    }
 
 
 def run_wapiti(wapiti: Path, base: str, cookie: str, out: Path, minutes: int) -> dict:
@@ -297,14 +311,14 @@ def main() -> int:
         base, stop, app = demo_server(Path(tmp))
         try:
             password = app.config["DEMO_PASSWORD"]
-            cookie = log_in(base, LEADER, password)
             filters, forms = targets(app)
             summary = {"server": base}
             if not args.skip_sqlmap:
-                summary["sqlmap"] = run_sqlmap(sqlmap, base, cookie, filters, forms, args.out)
-                summary["sqlmap"]["still_logged_in"] = still_logged_in(base, cookie, forms[0])
+                summary["sqlmap"] = run_sqlmap(
+                    sqlmap, base, lambda: log_in(base, LEADER, password), filters, forms, args.out
+                )
             if not args.skip_wapiti:
-                cookie = log_in(base, LEADER, password)  # sqlmap's forms may have changed it
+                cookie = log_in(base, LEADER, password)
                 summary["wapiti"] = run_wapiti(wapiti, base, cookie, args.out, args.minutes)
                 summary["wapiti"]["still_logged_in"] = still_logged_in(base, cookie, forms[0])
             security_log = Path(tmp) / "security.log"
