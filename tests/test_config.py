@@ -65,6 +65,7 @@ def test_every_documented_variable_has_a_sample():
 
 def test_the_app_starts_with_every_documented_variable_set(monkeypatch, tmp_path):
     _clear(monkeypatch)
+    monkeypatch.chdir(tmp_path)  # the samples' relative paths (security.log) land here
     for name, (value, _setting, _expected) in SAMPLES.items():
         monkeypatch.setenv(name, value)
     # The engine is made, not connected: the PostgreSQL URL needs no server. REDIS_URL also
