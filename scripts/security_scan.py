@@ -276,8 +276,12 @@ def run_wapiti(wapiti: Path, base: str, cookie: str, out: Path, minutes: int) ->
         base + "/language",
         "-x",
         base + "/co/*/members/*/leave",
+        # wapiti's --max-scan-time bounds the crawl only; each attack module has its own
+        # bound: a third of the budget to crawl, the rest shared by the modules
         "--max-scan-time",
-        str(minutes * 60),
+        str(minutes * 20),
+        "--max-attack-time",
+        str(max(20, minutes * 40 // len(WAPITI_MODULES))),
         "--flush-session",
         "-f",
         "json",
