@@ -277,11 +277,20 @@ def run_wapiti(wapiti: Path, base: str, cookie: str, out: Path, minutes: int) ->
         "-x",
         base + "/co/*/members/*/leave",
         # wapiti's --max-scan-time bounds the crawl only; each attack module has its own
-        # bound: a third of the budget to crawl, the rest shared by the modules
+        # bound: a quarter of the budget to crawl, the rest shared by the modules
         "--max-scan-time",
-        str(minutes * 20),
+        str(minutes * 15),
         "--max-attack-time",
-        str(max(20, minutes * 40 // len(WAPITI_MODULES))),
+        str(max(20, minutes * 45 // len(WAPITI_MODULES))),
+        # its callback endpoints default to the project's servers on the internet (looked up
+        # at start even when no module uses them): point them at this machine
+        "--endpoint",
+        base + "/",
+        "--dns-endpoint",
+        "localhost",
+        # fewer concurrent tasks: with many, its own session database was "locked" under load
+        "--tasks",
+        "4",
         "--flush-session",
         "-f",
         "json",

@@ -133,7 +133,9 @@ def test_a_leader_names_another_leader_then_steps_down(world, client, login):
     assert _ms(world.member, world.co).role == MembershipRole.LEADER
     assert _ms(world.leader, world.co).role == MembershipRole.MEMBER
     changes = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "membership.role_changed")
+        select(AuditEvent)
+        .where(AuditEvent.action == "membership.role_changed")
+        .order_by(AuditEvent.id)
     ).all()
     assert [(e.actor_id, e.detail["after"]) for e in changes] == [
         (world.leader.id, "leader"),
