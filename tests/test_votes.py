@@ -235,7 +235,9 @@ def test_leader_records_a_tally_by_gender(world, make, client, login):
     assert b.count(VoteChoice.YES, Gender.MAN) == 2
     assert b.count(source="meetings") == 8
     events = db.session.scalars(
-        select(AuditEvent.action).where(AuditEvent.action.like("vote.tally%"))
+        select(AuditEvent.action)
+        .where(AuditEvent.action.like("vote.tally%"))
+        .order_by(AuditEvent.id)
     ).all()
     assert events == ["vote.tally_recorded", "vote.tally_replaced"]
 
