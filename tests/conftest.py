@@ -17,6 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from flask import g
 from flask.testing import FlaskClient
 from hypothesis import settings
 from sqlalchemy import create_engine, exists, literal, select, text, union_all
@@ -199,6 +200,18 @@ def login(client):
         return c
 
     return _login
+
+
+@pytest.fixture
+def as_user(login, client):
+    """``as_user(user)`` logs the client (or ``c``) in as someone else. Requests share the
+    test's app context, where Flask-Login keeps the user it loaded, so that is forgotten first."""
+
+    def _as(user, c=None):
+        g.pop("_login_user", None)
+        return login(user, c or client)
+
+    return _as
 
 
 @pytest.fixture

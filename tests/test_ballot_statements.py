@@ -9,8 +9,6 @@ import secrets
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
-from flask import g
 from sqlalchemy import event, select
 
 from consult.audit.models import AuditEvent
@@ -27,15 +25,6 @@ from tests.test_counter_offers import offer, submitted
 
 #: statements one ballot may run, for the whole request
 BUDGET = 6
-
-
-@pytest.fixture
-def as_user(login):
-    def _as(user):
-        g.pop("_login_user", None)
-        return login(user)
-
-    return _as
 
 
 def _statements(send) -> tuple[int, list[str], object]:

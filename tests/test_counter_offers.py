@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from flask import g
 from sqlalchemy import select
 
 from consult.core.db import utcnow
@@ -57,15 +56,6 @@ def versions(p):
         .where(ProposalVersion.proposal_id == p.id)
         .order_by(ProposalVersion.number)
     ).all()
-
-
-@pytest.fixture
-def as_user(login, client):
-    def _as(user, c=None):
-        g.pop("_login_user", None)
-        return login(user, c or client)
-
-    return _as
 
 
 def thread(p, action=""):

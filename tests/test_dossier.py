@@ -4,23 +4,11 @@ import re
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
-from flask import g
-
 from consult.core.db import utcnow
 from consult.core.enums import ProposalState, VoteChoice
 from consult.extensions import db
 from consult.negotiation import offers, service
 from consult.proposals import service as proposals
-
-
-@pytest.fixture
-def as_user(login, client):
-    def _as(user):
-        g.pop("_login_user", None)
-        return login(user)
-
-    return _as
 
 
 def voted_and_agreed(world, make):

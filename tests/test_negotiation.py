@@ -1,7 +1,6 @@
 """The negotiation thread: services first, then the pages through their real forms."""
 
 import pytest
-from flask import g
 from sqlalchemy import func, select
 
 from consult.audit.models import AuditEvent
@@ -34,18 +33,6 @@ def new_version(p, by=None):
     db.session.add(v)
     db.session.flush()
     return v
-
-
-@pytest.fixture
-def as_user(login, client):
-    """Log the test client in as someone else. Requests share the test's app context, where
-    Flask-Login keeps the user it loaded, so that is forgotten first."""
-
-    def _as(user, c=None):
-        g.pop("_login_user", None)
-        return login(user, c or client)
-
-    return _as
 
 
 def messages_of(p):

@@ -5,7 +5,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from flask import g
 from sqlalchemy import func, select
 
 from consult.audit.models import AuditEvent
@@ -70,15 +69,6 @@ def _cached(rnd):
 
 def _tallies(rnd):
     return db.session.scalars(select(VoteTally).where(VoteTally.round_id == rnd.id)).all()
-
-
-@pytest.fixture
-def as_user(login, client):
-    def _as(user, c=None):
-        g.pop("_login_user", None)
-        return login(user, c or client)
-
-    return _as
 
 
 # --- services -------------------------------------------------------------------------------

@@ -19,15 +19,6 @@ from consult.proposals import service as proposals
 from consult.proposals.models import ProposalVersion
 
 
-@pytest.fixture
-def as_user(login, client):
-    def _as(user):
-        g.pop("_login_user", None)
-        return login(user)
-
-    return _as
-
-
 def _submitted(make, co, **kw):
     p = make.proposal(co, state=kw.pop("state", ProposalState.SUBMITTED), **kw)
     db.session.add(ProposalVersion(proposal=p, number=1, reason="submitted", **p.terms()))

@@ -18,17 +18,6 @@ from tests.helpers import csrf_token, pager_link
 from tests.test_attachments import png_bytes
 
 
-@pytest.fixture
-def as_user(login, client):
-    """Log in as someone else; Flask-Login's cached user is forgotten first."""
-
-    def _as(user, c=None):
-        g.pop("_login_user", None)
-        return login(user, c or client)
-
-    return _as
-
-
 def form_data(**overrides):
     data = {
         "title": "Lane 4 floods after every rain",
