@@ -19,3 +19,16 @@ def pager_link(html: str, rel: str = "next") -> str:
     match = re.search(rf'rel="{rel}" href="([^"]+)"', html)
     assert match, f"no {rel} link on the page"
     return markup.unescape(match.group(1))
+
+
+def submitted_proposal(make, co, **kw):
+    """A proposal of ``co`` as the municipality has it: submitted (or ``state=``), with its
+    first version, as the inbox lists it."""
+    from consult.core.enums import ProposalState
+    from consult.extensions import db
+    from consult.proposals.models import ProposalVersion
+
+    p = make.proposal(co, state=kw.pop("state", ProposalState.SUBMITTED), **kw)
+    db.session.add(ProposalVersion(proposal=p, number=1, reason="submitted", **p.terms()))
+    db.session.flush()
+    return p

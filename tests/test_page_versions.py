@@ -16,14 +16,7 @@ from consult.extensions import db
 from consult.negotiation import service as negotiation
 from consult.notifications import service as notifications
 from consult.proposals import service as proposals
-from consult.proposals.models import ProposalVersion
-
-
-def _submitted(make, co, **kw):
-    p = make.proposal(co, state=kw.pop("state", ProposalState.SUBMITTED), **kw)
-    db.session.add(ProposalVersion(proposal=p, number=1, reason="submitted", **p.terms()))
-    db.session.flush()
-    return p
+from tests.helpers import submitted_proposal
 
 
 def _get(client, url, tag=None):
@@ -45,7 +38,7 @@ def _get(client, url, tag=None):
 
 @pytest.fixture
 def scene(world, make):
-    p = _submitted(make, world.co, title="Footbridge")
+    p = submitted_proposal(make, world.co, title="Footbridge")
     negotiation.post_message(p, world.officer, MessageKind.COMMENT, "Received.")
     make.problem(world.co, title="Broken lamp")
     make.meeting(world.co)

@@ -12,16 +12,7 @@ from consult.core.enums import MessageKind, ProblemStatus, ProposalState
 from consult.extensions import db
 from consult.main.co_home import HOME_NEWEST
 from consult.negotiation import service as negotiation
-from consult.proposals.models import ProposalVersion
-from tests.helpers import pager_link
-
-
-def _submitted(make, co, **kw):
-    p = make.proposal(co, state=kw.pop("state", ProposalState.SUBMITTED), **kw)
-    db.session.add(ProposalVersion(proposal=p, number=1, reason="submitted", **p.terms()))
-    db.session.flush()
-    return p
-
+from tests.helpers import pager_link, submitted_proposal
 
 # --- the CO home ----------------------------------------------------------------------------
 
@@ -31,7 +22,7 @@ def test_co_home_shows_counts_and_the_newest_few(world, make, client, as_user):
     for i in range(HOME_NEWEST + 4):
         make.proposal(world.co, title=f"Draft #{i:02d}", created_at=start + timedelta(days=i))
     for i in range(3):
-        _submitted(make, world.co, title=f"Sent #{i}", created_at=start - timedelta(days=i))
+        submitted_proposal(make, world.co, title=f"Sent #{i}", created_at=start - timedelta(days=i))
     for i in range(HOME_NEWEST + 7):
         make.problem(world.co, title=f"Issue #{i:02d}", created_at=start + timedelta(days=i))
     make.problem(world.co, title="Closed issue", status=ProblemStatus.CLOSED)
@@ -52,9 +43,9 @@ def test_co_home_shows_counts_and_the_newest_few(world, make, client, as_user):
     assert f'href="/co/{world.co.id}/problems?status=open"' in html
 
 
-def test_co_home_officer_counts_only_what_was_submitted(world, make, client, as_user):
+def test_co_home_officer_counts_only_what_wassubmitted_proposal(world, make, client, as_user):
     make.proposal(world.co, title="Kitchen-table draft")
-    _submitted(make, world.co, title="Sent to the city")
+    submitted_proposal(make, world.co, title="Sent to the city")
     db.session.commit()
     as_user(world.officer)
     html = client.get(f"/co/{world.co.id}").get_data(as_text=True)
@@ -83,7 +74,9 @@ def test_open_problem_count_stops_at_its_cap(world, make, app, monkeypatch):
 
 
 def test_unread_banner_counts_every_thread_of_the_co(world, make, client, as_user):
-    old = _submitted(make, world.co, title="Old one", created_at=utcnow() - timedelta(days=90))
+    old = submitted_proposal(
+        make, world.co, title="Old one", created_at=utcnow() - timedelta(days=90)
+    )
     for _ in range(HOME_NEWEST + 1):  # pushes the old proposal off the home's newest few
         make.proposal(world.co)
     negotiation.post_message(old, world.officer, MessageKind.COMMENT, "Any news?")
@@ -101,7 +94,7 @@ def test_proposals_list_pages_filters_and_hides_drafts_from_officers(world, make
     start = utcnow() - timedelta(days=60)
     for i in range(23):
         make.proposal(world.co, title=f"Scheme #{i:02d}", created_at=start + timedelta(days=i))
-    _submitted(make, world.co, title="Sent scheme", created_at=start - timedelta(days=1))
+    submitted_proposal(make, world.co, title="Sent scheme", created_at=start - timedelta(days=1))
     db.session.commit()
     as_user(world.member)
     first = client.get(f"/co/{world.co.id}/proposals").get_data(as_text=True)
@@ -144,7 +137,7 @@ def _grow(world, make, n: int) -> None:
     start = utcnow() - timedelta(days=300)
     for i in range(n):
         at = start + timedelta(hours=i)
-        p = _submitted(make, world.co, created_at=at, submitted_at=at)
+        p = submitted_proposal(make, world.co, created_at=at, submitted_at=at)
         negotiation.post_message(p, world.officer, MessageKind.COMMENT, f"Note {i}")
         make.proposal(world.co, created_at=at)
         make.problem(world.co, created_at=at)
@@ -154,7 +147,7 @@ def _grow(world, make, n: int) -> None:
 
 @pytest.mark.parametrize("who", ["leader", "officer"])
 def test_statement_counts_do_not_grow_with_the_data(world, make, client, as_user, who):
-    p = _submitted(make, world.co, title="The measured one")
+    p = submitted_proposal(make, world.co, title="The measured one")
     for i in range(3):
         negotiation.post_message(p, world.officer, MessageKind.COMMENT, f"First {i}")
     make.problem(world.co)  # one of each: an empty list runs fewer statements than a short one
@@ -200,7 +193,7 @@ def _repeat_statements(client, url) -> int:
 
 @pytest.mark.parametrize("who", ["leader", "officer"])
 def test_repeat_views_cost_one_statement_at_every_size(world, make, client, as_user, who):
-    p = _submitted(make, world.co, title="The measured one")
+    p = submitted_proposal(make, world.co, title="The measured one")
     negotiation.post_message(p, world.officer, MessageKind.COMMENT, "First")
     make.problem(world.co)
     db.session.commit()
@@ -320,7 +313,7 @@ def test_refresh_command_takes_the_snapshots_ahead_of_readers(
 def test_co_home_proposal_and_thread_answer_304_until_they_change(
     world, make, client, as_user, csrf_app
 ):
-    p = _submitted(make, world.co, title="Footbridge")
+    p = submitted_proposal(make, world.co, title="Footbridge")
     negotiation.post_message(p, world.officer, MessageKind.COMMENT, "Received.")
     db.session.commit()
     pages = [f"/co/{world.co.id}", f"/proposals/{p.id}", f"/proposals/{p.id}/thread"]
@@ -399,7 +392,7 @@ def test_an_open_counter_offer_stays_answerable_when_later_messages_push_it_back
 
     from consult.negotiation import offers
 
-    p = _submitted(make, world.co, state=ProposalState.UNDER_REVIEW)
+    p = submitted_proposal(make, world.co, state=ProposalState.UNDER_REVIEW)
     offers.counter_offer(
         p,
         world.officer,
