@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from consult.core.enums import MessageKind, ProposalState
+from consult.core.pages import Count
 from consult.extensions import db
 from consult.negotiation import service
 from consult.negotiation.models import Message
@@ -48,7 +49,7 @@ def test_overdue_boundary(world, make):
     assert service.days_waiting(late, NOW) == 15
     assert service.is_overdue(late, NOW)
     summary = service.inbox_summary(world.municipality, NOW)
-    assert (summary.waiting, summary.overdue) == (3, 1)
+    assert (summary.waiting.value, summary.overdue.value) == (3, 1)
 
 
 def test_answered_proposals_neither_wait_nor_run_late(world, make):
@@ -66,22 +67,34 @@ def test_answered_proposals_neither_wait_nor_run_late(world, make):
     )
     assert not service.is_overdue(gone, NOW)  # withdrawn: nobody waits any more
     summary = service.inbox_summary(world.municipality, NOW)
-    assert (summary.waiting, summary.overdue) == (0, 0)
+    assert (summary.waiting.value, summary.overdue.value) == (0, 0)
 
 
 def test_summary_counts_only_this_municipality(world, make):
     submitted(make, world.other_co, submitted_at=NOW - timedelta(days=90))
     make.proposal(world.co, state=ProposalState.APPROVED)  # not submitted yet
     summary = service.inbox_summary(world.municipality, NOW)
-    assert (summary.waiting, summary.overdue) == (0, 0)
+    assert (summary.waiting.value, summary.overdue.value) == (0, 0)
 
 
 def test_answer_stops_the_clock(world, make):
     p = submitted(make, world.co, submitted_at=NOW - timedelta(days=20))
-    assert service.inbox_summary(world.municipality, NOW).overdue == 1
+    assert service.inbox_summary(world.municipality, NOW).overdue.value == 1
     service.acknowledge(p, world.officer)
-    assert service.inbox_summary(world.municipality, NOW).overdue == 0
-    assert service.inbox_summary(world.municipality, NOW).waiting == 0
+    assert service.inbox_summary(world.municipality, NOW).overdue.value == 0
+    assert service.inbox_summary(world.municipality, NOW).waiting.value == 0
+
+
+def test_summary_stops_counting_at_the_cap(world, make):
+    world.municipality.response_target_days = 14
+    for days in (30, 20, 2):
+        submitted(make, world.co, submitted_at=NOW - timedelta(days=days))
+    summary = service.inbox_summary(world.municipality, NOW, cap=2)
+    assert (summary.total, summary.waiting) == (Count(2, True), Count(2, True))
+    assert summary.overdue == Count(2, False)  # 30 and 20 days; 2 days is on time
+    filtered = service.inbox_summary(world.municipality, NOW, state=ProposalState.NEGOTIATING)
+    assert filtered.total == Count(0, False)
+    assert filtered.waiting == Count(3, False)  # the summary is of every submitted proposal
 
 
 # --- who sees it ----------------------------------------------------------------------------

@@ -28,12 +28,14 @@ def inbox(municipality_id: int):
     if not_modified is not None:
         return not_modified
     m = load(Municipality, municipality_id, "view_inbox")
-    settlements = db.session.scalars(
-        select(Settlement).where(Settlement.municipality_id == m.id).order_by(Settlement.name)
+    settlements = db.session.execute(
+        select(Settlement.id, Settlement.name)
+        .where(Settlement.municipality_id == m.id)
+        .order_by(Settlement.name)
     ).all()
     form = InboxFilterForm(request.args)
     form.settlement.choices = form.settlement.choices[:1] + [
-        SelectChoice(str(s.id), s.name) for s in settlements
+        SelectChoice(str(id_), name) for id_, name in settlements
     ]
     form.validate()
     # A filter that does not validate (an old link, a typed URL) is ignored, not an error.
@@ -68,8 +70,7 @@ def inbox(municipality_id: int):
             form=form,
             page=page,
             entries=service.inbox_entries(page.items, m, current_user, now),
-            total=service.inbox_count(m, state=state, settlement_id=settlement_id),
-            summary=service.inbox_summary(m, now),
+            summary=service.inbox_summary(m, now, state=state, settlement_id=settlement_id),
             filters=filters,
         )
     )

@@ -99,6 +99,15 @@ class Proposal(SchemeTermsMixin, TimestampMixin, db.Model):
         # the keyset orders of the inbox and of a CO's list (consult.core.pages)
         Index("ix_proposals_municipality_submitted", "municipality_id", "submitted_at", "id"),
         Index("ix_proposals_co_created", "co_id", "created_at", "id"),
+        # the inbox's waiting and overdue counts (consult.negotiation.service.inbox_summary),
+        # read from the index alone
+        Index(
+            "ix_proposals_municipality_awaiting",
+            "municipality_id",
+            "first_response_at",
+            "state",
+            "submitted_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
