@@ -17,7 +17,7 @@ from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.dates import get_timezone_location
 from babel.languages import get_official_languages
-from babel.numbers import format_currency, get_currency_symbol
+from babel.numbers import NumberPattern, format_currency, get_currency_symbol, parse_pattern
 from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
 
 from consult.core import numbers
@@ -43,14 +43,26 @@ def money(amount: Decimal | None, currency: str) -> str:
     if amount is None:
         return "—"
     locale = _locale()
+    pattern, symbol, home = _money_format(locale, currency)
+    text = format_currency(amount, currency, pattern, locale=locale, currency_digits=False)
+    if home is not None:
+        text, symbol = text.replace(symbol, home), home
+    return _currency_spacing(text, symbol)
+
+
+@cache
+def _money_format(locale: Locale, currency: str) -> tuple[NumberPattern, str, str | None]:
+    """What :func:`money` needs of a locale and a currency, worked out once (a list of 20
+    amounts would parse the same pattern 20 times): the locale's currency pattern with the
+    currency's decimals, parsed; the symbol CLDR gives; the home symbol to show instead, or
+    None."""
     places = numbers.currency_places(currency)
     pattern = _FRACTION.sub("0." + "0" * places if places else "0", _currency_pattern(locale))
-    text = format_currency(amount, currency, pattern, locale=locale, currency_digits=False)
     symbol = get_currency_symbol(currency, locale)
     home = home_symbol(currency)
     if symbol == currency and home and home not in SHARED_SYMBOLS:
-        text, symbol = text.replace(symbol, home), home
-    return _currency_spacing(text, symbol)
+        return parse_pattern(pattern), symbol, home
+    return parse_pattern(pattern), symbol, None
 
 
 @cache
