@@ -14,7 +14,7 @@ from consult.communities.models import CommunityOrganisation, Settlement
 from consult.communities.service import co_page_version, member_count_sql
 from consult.core.conditional import answer_if_unchanged, page_tag, tag_response, versioned
 from consult.core.db import utcnow
-from consult.core.enums import ProblemStatus, ProposalState, VoteChoice
+from consult.core.enums import ProblemStatus, VoteChoice
 from consult.core.pages import as_count, bounded_count_sql
 from consult.core.permissions import can, require
 from consult.extensions import db
@@ -75,14 +75,14 @@ def home(co_id: int):
         ).all()
         upcoming = [m for m in meetings if m.held_at >= now]
         recent = [m for m in reversed(meetings) if m.held_at < now]
-    counts = proposal_lists.state_counts(co, internal=internal)
     # the section counts in one statement
     counts_row = db.session.execute(
-        select(
+        proposal_lists.state_counts_query(co, internal=internal).add_columns(
             member_count_sql(co.id).label("members"),
             bounded_count_sql(open_problems).label("open_problems"),
         )
     ).one()
+    counts = proposal_lists.by_state(counts_row)
     unread = negotiation.unread_in_co(current_user, co.id)
     page = render_template(
         "communities/home.html",
@@ -92,7 +92,7 @@ def home(co_id: int):
         problems=problems,
         open_problem_count=as_count(counts_row.open_problems),
         proposals=proposals,
-        state_counts=[(state, counts[state]) for state in ProposalState if counts.get(state)],
+        state_counts=list(counts.items()),
         proposal_count=sum(counts.values()),
         unread=unread,
         unread_total=sum(unread.values()),

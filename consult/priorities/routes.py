@@ -27,8 +27,7 @@ def _home_helpers():
 
 def _current_priorities(co: CommunityOrganisation) -> dict:
     """For the CO home: the open round (with turnout so far) and the latest result's top 5."""
-    open_round = service.current_round(co.id)
-    closed = service.latest_closed_round(co.id)
+    open_round, closed = service.open_and_latest_closed(co.id)
     return {
         "open": open_round,
         "open_turnout": counting.turnout(open_round) if open_round else None,

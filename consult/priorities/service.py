@@ -22,7 +22,7 @@ Services check the rule, change state, write the audit event and flush; the view
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, false, insert, literal, or_, select, update
+from sqlalchemy import delete, false, insert, literal, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from consult.audit.models import AuditEvent
@@ -84,13 +84,26 @@ def current_round(co_id: int) -> PriorityRound | None:
     ).first()
 
 
-def latest_closed_round(co_id: int) -> PriorityRound | None:
-    return db.session.scalars(
-        select(PriorityRound)
+def open_and_latest_closed(co_id: int) -> tuple[PriorityRound | None, PriorityRound | None]:
+    """The CO's open round and its latest closed one (for its home), in one statement."""
+    open_id = (
+        select(PriorityRound.id)
+        .where(PriorityRound.co_id == co_id, PriorityRound.closed_at.is_(None))
+        .order_by(PriorityRound.id.desc())
+        .limit(1)
+    )
+    closed_id = (
+        select(PriorityRound.id)
         .where(PriorityRound.co_id == co_id, PriorityRound.closed_at.is_not(None))
         .order_by(PriorityRound.closed_at.desc(), PriorityRound.id.desc())
         .limit(1)
-    ).first()
+    )
+    both = union_all(open_id.subquery().select(), closed_id.subquery().select()).subquery()
+    rounds = db.session.scalars(
+        select(PriorityRound).where(PriorityRound.id.in_(select(both.c.id)))
+    )
+    by_state = {r.closed_at is None: r for r in rounds}
+    return by_state.get(True), by_state.get(False)
 
 
 def rounds_of(co_id: int) -> list[PriorityRound]:
