@@ -196,6 +196,27 @@ def test_a_page_changes_by_itself_when_a_meeting_starts_or_a_vote_closes(
     _all_changed(client, tags)
 
 
+def test_a_moment_that_passes_within_a_tag_s_window_changes_the_page(
+    world, make, client, as_user, monkeypatch
+):
+    # the version looks for the next moments within a horizon only (PostgreSQL then plans it
+    # once): a vote that closes minutes after the tag, in the same time window, still counts
+    window = conditional.WINDOW_SECONDS
+    start = utcnow() - timedelta(seconds=utcnow().timestamp() % window) + timedelta(minutes=1)
+    p = make.proposal(world.co, title="Drain")
+    proposals.open_vote(p, world.leader, start + timedelta(minutes=10))
+    db.session.commit()
+    urls = [f"/co/{world.co.id}", f"/proposals/{p.id}"]
+    as_user(world.leader)
+    monkeypatch.setattr(conditional, "utcnow", lambda: start)
+    tags = _tags(client, urls)
+    monkeypatch.setattr(conditional, "utcnow", lambda: start + timedelta(minutes=5))
+    for url, tag in tags.items():
+        assert _get(client, url, tag)[0].status_code == 304, url  # nothing passed yet
+    monkeypatch.setattr(conditional, "utcnow", lambda: start + timedelta(minutes=11))
+    _all_changed(client, tags)  # the vote closed, in the same window
+
+
 def _isolation_levels(client, method, url, **kw) -> set:
     seen = []
 

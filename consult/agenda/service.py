@@ -96,17 +96,32 @@ def waiting(
     return total, first
 
 
+#: how far ahead a page's version looks for the next moment something changes by itself: at
+#: least a tag's time window, so a moment that passes while a tag is valid was within the
+#: horizon when the tag was made
+HORIZON = timedelta(seconds=conditional.WINDOW_SECONDS)
+
+
 def version_columns(cos: Select | None) -> list:
     """SQL for a page's tag (see ``consult.core.conditional``), in terms of its ``READER``
     and ``NOW``: what "Needs you" and the COs' pages depend on beyond what is written — any
     change in the reader's COs (audited: votes, points, offers, meetings, members), and the
     next moment something changes by itself in those COs or in ``cos`` (the page's; a
-    SELECT of ids) — a vote or a round closes, a meeting starts or comes within a week."""
+    SELECT of ids) — a vote or a round closes, a meeting starts or comes within a week.
+
+    Each moment is looked for within :data:`HORIZON` only: a moment further away is seen when
+    it comes within the horizon (the tag then changes once, harmlessly), and still before it
+    passes. Bounded on both sides, the look-up reads few rows whatever the data, and its cost
+    estimate is the same for every reader, so PostgreSQL plans the statement once and reuses
+    the plan (a one-sided ``closes_at > now`` made it plan every request anew, or reuse a
+    plan that walks every proposal of a big CO)."""
     mine = select(Membership.co_id).where(Membership.user_id == conditional.READER)
     # one IN list (the reader's COs and the page's), so each CO is read from its own index
     scope = mine if cos is None else union(mine, cos)
     now = conditional.NOW
+    until = bindparam("agenda_until", type_=UTCDateTime)
     soon = bindparam("agenda_soon", type_=UTCDateTime)
+    soon_until = bindparam("agenda_soon_until", type_=UTCDateTime)
 
     def first(column, *where):
         return select(func.min(column)).where(*where).scalar_subquery()
@@ -115,24 +130,44 @@ def version_columns(cos: Select | None) -> list:
         events_in(mine),
         first(
             VoteRound.closes_at,
-            VoteRound.proposal_id.in_(select(Proposal.id).where(Proposal.co_id.in_(scope))),
+            # the rounds closing soon (few, from ix_vote_rounds_open), then their COs: from the
+            # other end, a big CO's every proposal would be read
+            select(Proposal.co_id)
+            .where(Proposal.id == VoteRound.proposal_id)
+            .correlate(VoteRound)
+            .scalar_subquery()
+            .in_(scope),
             VoteRound.closed_at.is_(None),
             VoteRound.closes_at > now,
+            VoteRound.closes_at <= until,
         ),
         first(
             PriorityRound.closes_at,
             PriorityRound.co_id.in_(scope),
             PriorityRound.closed_at.is_(None),
             PriorityRound.closes_at > now,
+            PriorityRound.closes_at <= until,
         ),
-        first(Meeting.held_at, Meeting.co_id.in_(scope), Meeting.held_at >= now),
-        first(Meeting.held_at, Meeting.co_id.in_(scope), Meeting.held_at >= soon),
+        first(
+            Meeting.held_at,
+            Meeting.co_id.in_(scope),
+            Meeting.held_at >= now,
+            Meeting.held_at <= until,
+        ),
+        first(
+            Meeting.held_at,
+            Meeting.co_id.in_(scope),
+            Meeting.held_at >= soon,
+            Meeting.held_at <= soon_until,
+        ),
     ]
 
 
 def version_values(now: datetime) -> dict:
-    """The bound values :func:`version_columns` adds: when "coming up" ends."""
-    return {"agenda_soon": now + MEETINGS_AHEAD}
+    """The bound values :func:`version_columns` adds: when "coming up" ends, and the ends
+    of the horizons."""
+    soon = now + MEETINGS_AHEAD
+    return {"agenda_until": now + HORIZON, "agenda_soon": soon, "agenda_soon_until": soon + HORIZON}
 
 
 def _votes_to_cast(user: User, co, membership, now: datetime) -> list[Ballot]:

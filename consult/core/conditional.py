@@ -166,10 +166,11 @@ def load_reader(base: Callable[[], Select], reader_id: int):
         _accounts[key] = statement
     if spec is None:
         return db.session.scalars(_accounts[key], {"reader_id": reader_id}).unique().first()
-    row = db.session.execute(_accounts[key], _version_values(reader_id, spec[2])).unique().first()
+    values = _version_values(reader_id, spec[2])
+    row = db.session.execute(_accounts[key], values).unique().first()
     if row is None:
         return None
-    g.prefetched_version = (reader_id, tuple(row[1:]))
+    g.prefetched_version = (reader_id, tuple(row[1:]), values["now"])
     return row[0]
 
 
@@ -191,12 +192,13 @@ def page_tag() -> str | None:
     columns, slices = _version_statement(name, build)
     prefetched = g.get("prefetched_version")
     if prefetched is not None and prefetched[0] == user.id:
-        row = prefetched[1]
+        _reader, row, now = prefetched
     else:
         statement = _pages.get(name)
         if statement is None:
             statement = _pages[name] = select(*columns)
-        row = tuple(db.session.execute(statement, _version_values(user.id, args)).one())
+        values = _version_values(user.id, args)
+        row, now = tuple(db.session.execute(statement, values).one()), values["now"]
     g.reader_versions = {add: row[start:end] for add, start, end in slices}
     raw = repr(
         (
@@ -207,7 +209,9 @@ def page_tag() -> str | None:
             csrf_key,
             str(get_locale()),
             request.full_path,
-            int(time.time() // WINDOW_SECONDS),
+            # the window on the clock the version read: the next moments it looks for lie
+            # within a horizon at least this long (``consult.agenda.service.HORIZON``)
+            int(now.timestamp() // WINDOW_SECONDS),
             _code_version(current_app.template_folder),
         )
     )
