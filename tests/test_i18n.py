@@ -95,6 +95,22 @@ def test_the_app_translates_every_entry_of_the_source_catalog(app, lang):
                 assert translations.ugettext(message.id) == (message.string or message.id)
 
 
+def test_templates_switch_language_inside_force_locale(app):
+    """Templates look their translations up once per request and language: a message rendered
+    in its reader's language in the middle of another's request (an email) is in that language,
+    and the request's own language comes back after it."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = "{{ _('Log in') }}"
+    with app.test_request_context(headers={"Accept-Language": "km"}):
+        khmer = render_template_string(page)
+        assert khmer != "Log in"
+        with force_locale("en"):
+            assert render_template_string(page) == "Log in"
+        assert render_template_string(page) == khmer
+
+
 def test_khmer_catalog_covers_the_words_people_see_first():
     with (TRANSLATIONS / "km" / "LC_MESSAGES" / "messages.po").open("rb") as f:
         catalog = read_po(f, locale="km")
