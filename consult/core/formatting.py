@@ -13,12 +13,12 @@ from decimal import Decimal
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale, UnknownLocaleError, dates
 from babel.core import get_global
 from babel.dates import get_timezone_location
 from babel.languages import get_official_languages
 from babel.numbers import NumberPattern, format_currency, get_currency_symbol, parse_pattern
-from flask_babel import format_date, format_datetime, format_decimal, get_locale, get_timezone
+from flask_babel import format_decimal, get_locale, get_timezone
 
 from consult.core import numbers
 
@@ -102,6 +102,7 @@ def _currency_spacing(text: str, symbol: str) -> str:
     return text
 
 
+@cache
 def datetime_pattern(locale: Locale, fmt: str = "medium") -> str:
     """CLDR's date-time pattern of ``fmt`` with the *short* time: hours and minutes, no
     seconds (``Dec 3, 2026, 4:07 PM``; ``3 ធ្នូ 2026, 4:07 PM`` in Khmer)."""
@@ -117,7 +118,9 @@ def local_datetime(value: datetime | None, timezone: str | None = None, fmt: str
         return "—"
     zone = ZoneInfo(timezone) if timezone else ZoneInfo(str(get_timezone() or "UTC"))
     wall = value.astimezone(zone).replace(tzinfo=None)
-    return format_datetime(wall, datetime_pattern(_locale(), fmt), rebase=False)
+    locale = _locale()
+    # Babel itself (Flask-Babel's wrapper adds only look-ups, for each of a thread's times)
+    return dates.format_datetime(wall, datetime_pattern(locale, fmt), locale=locale)
 
 
 def local_date(value: date | datetime | None, fmt: str = "medium", timezone: str | None = None):
@@ -129,7 +132,7 @@ def local_date(value: date | datetime | None, fmt: str = "medium", timezone: str
     if isinstance(value, datetime):
         zone = ZoneInfo(timezone) if timezone else ZoneInfo(str(get_timezone() or "UTC"))
         value = value.astimezone(zone).date()
-    return format_date(value, fmt)
+    return dates.format_date(value, fmt, locale=_locale())
 
 
 def zone_label(timezone: str | None) -> str:
