@@ -202,7 +202,9 @@ def test_a_moment_that_passes_within_a_tag_s_window_changes_the_page(
     # the version looks for the next moments within a horizon only (PostgreSQL then plans it
     # once): a vote that closes minutes after the tag, in the same time window, still counts
     window = conditional.WINDOW_SECONDS
-    start = utcnow() - timedelta(seconds=utcnow().timestamp() % window) + timedelta(minutes=1)
+    now = utcnow()
+    # a minute into the next window: in the future, so the vote can still close after it
+    start = now + timedelta(seconds=window - now.timestamp() % window) + timedelta(minutes=1)
     p = make.proposal(world.co, title="Drain")
     proposals.open_vote(p, world.leader, start + timedelta(minutes=10))
     db.session.commit()
