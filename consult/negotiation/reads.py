@@ -56,7 +56,13 @@ def unread_in_co(user: User, co_id: int) -> dict[int, int]:
         .correlate(Proposal)
         .scalar_subquery()
     )
-    rows = db.session.execute(select(Proposal.id, unread).where(Proposal.co_id == co_id))
+    # only submitted proposals have a thread (nobody may write before: the WRITE rule), and
+    # submission is never undone: a CO's drafts are not read at all
+    rows = db.session.execute(
+        select(Proposal.id, unread).where(
+            Proposal.co_id == co_id, Proposal.submitted_at.is_not(None)
+        )
+    )
     return {pid: count for pid, count in rows if count}
 
 
