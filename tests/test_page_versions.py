@@ -219,6 +219,43 @@ def test_a_moment_that_passes_within_a_tag_s_window_changes_the_page(
     _all_changed(client, tags)  # the vote closed, in the same window
 
 
+def test_a_co_s_trail_version_reads_the_latest_events_only(world, monkeypatch):
+    """The version of a CO's audit trail reads the programme's latest events only (its cost
+    does not grow with the CO's history), yet changes with every new event in the CO, also
+    one that arrives after an event with a larger id (two writers committing out of order)."""
+    from sqlalchemy import select
+
+    from consult.audit import service as audit
+    from consult.audit.models import AuditEvent
+
+    monkeypatch.setattr(audit, "RECENT_EVENTS", 3)
+    co = world.co.id
+
+    def version():
+        return db.session.scalar(select(audit.events_in(co)))
+
+    def event(id_=None, where=co):
+        values = audit.event_values("test.event", "CommunityOrganisation", where, co_id=where)
+        db.session.add(AuditEvent(id=id_, **values))
+        db.session.flush()
+
+    for _ in range(5):
+        event()
+    ids = db.session.scalars(select(AuditEvent.id).where(AuditEvent.co_id == co)).all()
+    assert version() == f"3:{sum(sorted(ids)[-3:])}"  # the older two are not read
+    before = version()
+    event(id_=max(ids) + 2)  # the writer with the larger id commits first…
+    assert version() != before
+    before = version()
+    event(id_=max(ids) + 1)  # …and the other one after it
+    assert version() != before
+    before = version()
+    event(
+        id_=max(ids) + 3, where=world.other_co.id
+    )  # elsewhere: one of this CO's leaves the window
+    assert version() != before  # a new version, harmless
+
+
 def _isolation_levels(client, method, url, **kw) -> set:
     seen = []
 

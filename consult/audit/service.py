@@ -1,7 +1,7 @@
 """Writing the audit trail. Events are only ever added: updates and deletes are refused."""
 
 from flask import has_request_context, request
-from sqlalchemy import ColumnElement, Select, event, func, literal, select
+from sqlalchemy import ColumnElement, Select, String, cast, event, func, literal, select
 
 from consult.audit.models import AuditEvent
 from consult.core.db import utcnow
@@ -103,15 +103,29 @@ def _refuse_delete(mapper, connection, target):
 
 
 # --- versions for conditional GET -------------------------------------------------------------
-# Audit events are only ever added, so how many a CO has changes with every change in it (a
-# vote, a message, a transition, a new member…): a version of its pages, read from an index and
-# never wrong when two writers commit out of order (a largest id could be).
+# Audit events are only ever added, so a CO's audit trail changes with every change in it (a
+# vote, a message, a transition, a new member…): a version of its pages, read from an index.
+
+#: how many of the programme's latest audit events a CO's version reads (see events_in)
+RECENT_EVENTS = 10_000
 
 
 def events_in(co_ids) -> ColumnElement:
-    """SQL: how many audit events the COs ``co_ids`` (a SQL expression or a list) have."""
+    """SQL, a scalar: the version of the audit trail of the COs ``co_ids`` (a SQL expression,
+    a list or an id) — how many of the programme's latest :data:`RECENT_EVENTS` audit events
+    are theirs and the sum of those events' ids, as text (``"12:48213"``: one read).
+
+    A new event in these COs changes both (it brings a new id), and so does one that leaves
+    the window as the programme writes more (a harmless new version). Reading the window only
+    bounds the cost, whatever a CO's history: a count of all a CO's events grew with it (2 ms
+    for a municipality's inbox at 1.26 million events). Two writers may commit out of order
+    (a larger id first), which a largest id alone would miss: the later-committed event still
+    falls in the window unless :data:`RECENT_EVENTS` events were written meanwhile."""
     where = AuditEvent.co_id.in_(co_ids) if _is_many(co_ids) else AuditEvent.co_id == co_ids
-    return select(func.count()).select_from(AuditEvent).where(where).scalar_subquery()
+    floor = select(func.max(AuditEvent.id)).scalar_subquery() - RECENT_EVENTS
+    count = cast(func.count(), String)
+    total = cast(func.coalesce(func.sum(AuditEvent.id), 0), String)
+    return select(count + ":" + total).where(where, AuditEvent.id > floor).scalar_subquery()
 
 
 def events_on(object_type: str, ids) -> ColumnElement:
