@@ -175,6 +175,7 @@ def fill(scale: float) -> dict:
     with app.app_context():
         with db.engine.begin() as conn:
             ids = add_heavy_cases(conn, scale)
+            generate.audit_trail(conn)  # again, with the heavy cases' events
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             # as autovacuum leaves a table soon after a bulk load: statistics, and the
             # visibility map that lets a count read an index alone
