@@ -11,9 +11,10 @@ half-hour window: a page carries CSRF tokens and "waiting N days", so an old cop
 rendered anew after a while even when nothing changed.
 
 The third, :func:`page_tag`, is for pages whose data changes: ONE statement reads a version
-of everything the page shows (the page gives its columns, e.g. how many audit events its CO
-has; every feature that draws something about the reader on every page adds its own through
-:data:`reader_columns`), before anything is loaded or rendered. It is only right while every
+of everything the page shows (the page gives its columns, e.g. its CO's latest audit events,
+``consult.audit.service.events_in``; every feature that draws something about the reader on
+every page adds its own through :data:`reader_columns`), before anything is loaded or
+rendered. It is only right while every
 change a page shows writes what its version reads: in a CO, an audit event with the CO's id
 (the services do); for the reader, their notifications and read receipts; and what changes
 by itself (a vote closes, a meeting starts) is read as the next such moment. The tag is
