@@ -72,10 +72,12 @@ class CommunityOrganisation(TimestampMixin, db.Model):
         CheckConstraint("quorum_percent BETWEEN 0 AND 100", name="quorum_range"),
         CheckConstraint("threshold_percent BETWEEN 0 AND 100", name="threshold_range"),
         CheckConstraint("priority_points > 0", name="priority_points_positive"),
+        # a municipality's COs from the index alone (its inbox's version reads their ids)
+        Index("ix_community_organisations_settlement_co", "settlement_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"), index=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id"))
     name: Mapped[str] = mapped_column(String(160))
     formed_on: Mapped[date]
     status: Mapped[COStatus] = mapped_column(
