@@ -650,3 +650,23 @@ def test_charts_share_one_cacheable_stylesheet(client, world, login):
     assert "#chart-" not in r.get_data(as_text=True)
     assert "&gt;" not in r.get_data(as_text=True)  # CSS text, not the SVG's escaped XML
     assert r.cache_control.max_age >= 86400 and r.cache_control.private
+
+
+def test_the_dashboard_finds_a_scope_s_days_among_the_places_it_lists(world, make):
+    """The dashboard reads the zones with the places its filter lists (one statement less):
+    the same answer as asking the database, for everywhere, each country, each municipality,
+    and with municipalities in two zones."""
+    from consult.monitoring.scope import days_among, days_of
+
+    make.municipality(name="Kathmandu", country="Nepal", timezone="Asia/Kathmandu")
+    make.municipality(name="Pokhara", country="Nepal", timezone="Asia/Kathmandu")
+    make.municipality(name="Hanoi", country="Vietnam", timezone="Asia/Ho_Chi_Minh")
+    make.municipality(name="Vinh", country="Vietnam", timezone="Asia/Bangkok")
+    db.session.flush()
+    municipalities, countries = service.places()
+    scopes = [{}] + [{"country": c} for c in countries]
+    scopes += [{"municipality_id": m[0]} for m in municipalities]
+    for scope in scopes:
+        assert days_among(municipalities, **scope) == days_of(**scope), scope
+    assert days_among(municipalities, country="Nepal")["timezone"] == "Asia/Kathmandu"
+    assert days_among(municipalities, country="Vietnam")["several_zones"]

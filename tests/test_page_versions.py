@@ -140,6 +140,29 @@ def test_a_notification_or_a_read_receipt_changes_the_reader_s_pages(world, scen
     _all_changed(client, tags)
 
 
+def test_the_dashboard_s_repeat_view_reads_the_reader_s_menu_with_their_account(
+    app, world, scene, client, as_user, monkeypatch
+):
+    """The dashboard and the summaries are tagged by their snapshot's time; what the menu
+    shows about the reader comes with their account (no statement of its own), and a new
+    notification still changes the page."""
+    monkeypatch.setitem(app.config, "MONITORING_SNAPSHOT_SECONDS", 300)  # as in production
+    p, _urls = scene
+    urls = ["/monitoring/", f"/monitoring/co/{world.co.id}"]
+    urls.append(f"/monitoring/municipality/{world.municipality.id}")
+    as_user(world.staff)
+    tags = _tags(client, urls)
+    # the reader (with the menu's versions); the places listed, or the place and its zone
+    most = dict(zip(urls, (2, 3, 3), strict=True))
+    for url, tag in tags.items():
+        r, statements = _get(client, url, tag)
+        assert r.status_code == 304, url
+        assert statements <= most[url], url
+    notifications.notify([world.staff], "proposal.submitted", proposal_id=p.id, title=p.title)
+    db.session.commit()
+    _all_changed(client, tags)
+
+
 def test_another_reader_or_language_never_gets_the_first_one_s_304(world, scene, client, as_user):
     _p, urls = scene
     as_user(world.leader)

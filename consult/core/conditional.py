@@ -83,19 +83,32 @@ def _code_version(template_folder: str) -> str:
 
 
 def etag(*parts) -> str:
-    """The tag of a page made from ``parts`` for the current reader."""
+    """The tag of a page made from ``parts`` for the current reader. What every page shows
+    about the reader is the version read with their account when the view is
+    :func:`versioned` (no statement of its own), else :data:`reader_parts`."""
     reader = current_user.get_id() if current_user.is_authenticated else None
+    prefetched = g.get("prefetched_version")
+    if prefetched is not None and current_user.is_authenticated:
+        about_reader = prefetched[1] if prefetched[0] == current_user.id else None
+    else:
+        about_reader = None
     raw = repr(
         (
             parts,
             reader,
             str(get_locale()),
-            [part() for part in reader_parts],
+            about_reader if about_reader is not None else [part() for part in reader_parts],
             int(time.time() // WINDOW_SECONDS),
             _code_version(current_app.template_folder),
         )
     )
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def reader_only() -> tuple[list, None]:
+    """A :func:`versioned` page's build when the page has a version of its own elsewhere (a
+    snapshot's time) and needs only what every page shows about its reader."""
+    return [], None
 
 
 def versioned(name: str, build: Callable[[], tuple[list, object]], *args: str) -> Callable:

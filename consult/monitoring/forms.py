@@ -56,13 +56,15 @@ class DashboardForm(PeriodForm):
     area = SelectField(_l("Where"), default="all")
 
     def set_places(self, municipalities, countries) -> None:
+        """The choices, from ``service.places()`` (kept: they also give the zones)."""
+        self.municipalities = municipalities
         everywhere, country, municipality = _l("Everywhere"), _l("Country"), _l("Municipality")
         self.area.choices = [
             SelectChoice("all", _l("All municipalities"), optgroup=everywhere),
             *(SelectChoice(f"country:{c}", c, optgroup=country) for c in countries),
             *(
                 SelectChoice(f"municipality:{i}", f"{name} ({c})", optgroup=municipality)
-                for i, name, c in municipalities
+                for i, name, c, _zone in municipalities
             ),
         ]
 

@@ -16,13 +16,13 @@ from flask_login import current_user, login_required
 
 from consult.communities.models import CommunityOrganisation, Municipality
 from consult.core import localtime
-from consult.core.conditional import etag, tagged, unchanged
+from consult.core.conditional import etag, reader_only, tagged, unchanged, versioned
 from consult.core.enums import ProblemStatus, ProposalState
 from consult.core.forms import load
 from consult.core.permissions import require
 from consult.monitoring import bp, charts, exports, service, snapshots
 from consult.monitoring.forms import DashboardForm, PeriodForm
-from consult.monitoring.scope import Scope, days_of
+from consult.monitoring.scope import Scope, days_among, days_of
 
 MAP_LIMIT = 500
 STATE_COLOURS = {
@@ -48,8 +48,9 @@ def _days_of(scope_kw: dict) -> tuple[dict, date]:
 
 
 def _scope(form: DashboardForm) -> Scope:
-    days, today = _days_of(form.places_chosen())
-    return form.scope(today, **days)
+    # the zones come with the places the form lists: no second look-up
+    days = days_among(form.municipalities, **form.places_chosen())
+    return form.scope(localtime.local_today(days["timezone"]), **days)
 
 
 def _dashboard_form() -> DashboardForm:
@@ -60,6 +61,7 @@ def _dashboard_form() -> DashboardForm:
 
 @bp.route("/monitoring/")
 @login_required
+@versioned("reader", reader_only)  # the reader's menu read with their account
 def dashboard():
     """Staff: the programme's indicators for a place and a period."""
     require(current_user, "view_dashboard")
@@ -214,6 +216,7 @@ def _summary(template: str, scope_kw: dict, **context):
 
 @bp.route("/monitoring/co/<int:co_id>")
 @login_required
+@versioned("reader", reader_only)  # the reader's menu read with their account
 def co_summary(co_id: int):
     """A CO's own results: its members and staff."""
     co = load(CommunityOrganisation, co_id, "view_summary")
@@ -222,6 +225,7 @@ def co_summary(co_id: int):
 
 @bp.route("/monitoring/municipality/<int:municipality_id>")
 @login_required
+@versioned("reader", reader_only)  # the reader's menu read with their account
 def municipality_summary(municipality_id: int):
     """A municipality's results: its officers and staff."""
     m = load(Municipality, municipality_id, "view_summary")

@@ -54,6 +54,21 @@ def days_of(
     return {"timezone": zone or "UTC", "several_zones": zone is None}
 
 
+def days_among(
+    municipalities, municipality_id: int | None = None, country: str | None = None
+) -> dict:
+    """:func:`days_of` for a scope by municipality or country (or everywhere), from the rows
+    of ``service.places()`` (id, name, country, time zone) a page has read already."""
+    zones = {
+        zone
+        for id_, _name, in_country, zone in municipalities
+        if (municipality_id is None or id_ == municipality_id)
+        and (country is None or in_country == country)
+    }
+    zone = zones.pop() if len(zones) == 1 else None
+    return {"timezone": zone or "UTC", "several_zones": zone is None}
+
+
 def shared_timezone(
     co_id: int | None = None, municipality_id: int | None = None, country: str | None = None
 ) -> str | None:

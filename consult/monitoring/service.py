@@ -476,12 +476,13 @@ def map_points(scope: Scope, limit: int) -> tuple[list[MapPoint], int]:
     return points, int(total or 0)
 
 
-def places() -> tuple[list[tuple[int, str, str]], list[str]]:
-    """Municipalities (id, name, country) and countries, for the scope filter."""
+def places() -> tuple[list[tuple[int, str, str, str]], list[str]]:
+    """Municipalities (id, name, country, time zone) and countries, for the scope filter (and
+    the days a scope counts in: ``scope.zone_among``)."""
     rows = db.session.execute(
-        select(Municipality.id, Municipality.name, Municipality.country).order_by(
-            Municipality.country, Municipality.name
-        )
+        select(
+            Municipality.id, Municipality.name, Municipality.country, Municipality.timezone
+        ).order_by(Municipality.country, Municipality.name)
     ).all()
     countries = sorted({r[2] for r in rows})
     return [tuple(r) for r in rows], countries
