@@ -87,17 +87,13 @@ def etag(*parts) -> str:
     about the reader is the version read with their account when the view is
     :func:`versioned` (no statement of its own), else :data:`reader_parts`."""
     reader = current_user.get_id() if current_user.is_authenticated else None
-    prefetched = g.get("prefetched_version")
-    if prefetched is not None and current_user.is_authenticated:
-        about_reader = prefetched[1] if prefetched[0] == current_user.id else None
-    else:
-        about_reader = None
+    prefetched = _prefetched(current_user.id) if current_user.is_authenticated else None
     raw = repr(
         (
             parts,
             reader,
             str(get_locale()),
-            about_reader if about_reader is not None else [part() for part in reader_parts],
+            prefetched[0] if prefetched else [part() for part in reader_parts],
             int(time.time() // WINDOW_SECONDS),
             _code_version(current_app.template_folder),
         )
@@ -188,6 +184,15 @@ def load_reader(base: Callable[[], Select], reader_id: int):
     return row[0]
 
 
+def _prefetched(reader_id: int) -> tuple[tuple, datetime] | None:
+    """The version :func:`load_reader` read with ``reader_id``'s account, and its clock;
+    None when it read none (or for another account)."""
+    prefetched = g.get("prefetched_version")
+    if prefetched is None or prefetched[0] != reader_id:
+        return None
+    return prefetched[1], prefetched[2]
+
+
 def page_tag() -> str | None:
     """The tag of the current (:func:`versioned`) page for the current reader, from its
     version (read with the reader's account, else now, in one statement). None while a flash
@@ -204,9 +209,9 @@ def page_tag() -> str | None:
     user = current_user
     name, build, args = _spec()
     columns, slices = _version_statement(name, build)
-    prefetched = g.get("prefetched_version")
-    if prefetched is not None and prefetched[0] == user.id:
-        _reader, row, now = prefetched
+    prefetched = _prefetched(user.id)
+    if prefetched is not None:
+        row, now = prefetched
     else:
         statement = _pages.get(name)
         if statement is None:

@@ -60,9 +60,8 @@ def _money_format(locale: Locale, currency: str) -> tuple[NumberPattern, str, st
     pattern = _FRACTION.sub("0." + "0" * places if places else "0", _currency_pattern(locale))
     symbol = get_currency_symbol(currency, locale)
     home = home_symbol(currency)
-    if symbol == currency and home and home not in SHARED_SYMBOLS:
-        return parse_pattern(pattern), symbol, home
-    return parse_pattern(pattern), symbol, None
+    shown = home if symbol == currency and home and home not in SHARED_SYMBOLS else None
+    return parse_pattern(pattern), symbol, shown
 
 
 @cache

@@ -50,8 +50,7 @@ def days_of(
 ) -> dict:
     """``Scope``'s ``timezone`` and ``several_zones`` for a scope: the days of its
     municipalities when they share a zone, else UTC's (and the pages say so)."""
-    zone = shared_timezone(co_id, municipality_id, country)
-    return {"timezone": zone or "UTC", "several_zones": zone is None}
+    return _days(shared_timezone(co_id, municipality_id, country))
 
 
 def days_among(
@@ -65,7 +64,11 @@ def days_among(
         if (municipality_id is None or id_ == municipality_id)
         and (country is None or in_country == country)
     }
-    zone = zones.pop() if len(zones) == 1 else None
+    return _days(zones.pop() if len(zones) == 1 else None)
+
+
+def _days(zone: str | None) -> dict:
+    """The municipalities' shared zone, else UTC's days (and the pages say so)."""
     return {"timezone": zone or "UTC", "several_zones": zone is None}
 
 

@@ -478,7 +478,7 @@ def map_points(scope: Scope, limit: int) -> tuple[list[MapPoint], int]:
 
 def places() -> tuple[list[tuple[int, str, str, str]], list[str]]:
     """Municipalities (id, name, country, time zone) and countries, for the scope filter (and
-    the days a scope counts in: ``scope.zone_among``)."""
+    the days a scope counts in: ``scope.days_among``)."""
     rows = db.session.execute(
         select(
             Municipality.id, Municipality.name, Municipality.country, Municipality.timezone
