@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal_column, or_, select
+from sqlalchemy import Select, and_, func, literal_column, or_, select, union_all
 
 from consult.extensions import db
 
@@ -48,6 +48,14 @@ def bounded_count_sql(query: Select, cap: int = COUNT_CAP):
     other figures in one statement; :func:`as_count` turns its value into a :class:`Count`."""
     inner = query.with_only_columns(literal_column("1")).order_by(None).limit(cap + 1)
     return select(func.count()).select_from(inner.subquery()).scalar_subquery()
+
+
+def rows_of(model, *id_queries: Select) -> Select:
+    """A SELECT of ``model``'s rows whose ids any of ``id_queries`` gives (each a SELECT of
+    ids, typically ordered and limited: the next few and the last few), in one statement
+    instead of one per query."""
+    ids = union_all(*(query.subquery().select() for query in id_queries)).subquery()
+    return select(model).where(model.id.in_(select(ids.c[0])))
 
 
 def as_count(n: int | None, cap: int = COUNT_CAP) -> Count:

@@ -5,7 +5,7 @@ them, rather than in ``communities`` (which they all build on). The view keeps i
 
 from flask import render_template
 from flask_login import current_user, login_required
-from sqlalchemy import select, union_all
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from consult.agenda.routes import needs_in
@@ -15,7 +15,7 @@ from consult.communities.service import co_page_version, member_count_sql
 from consult.core.conditional import answer_if_unchanged, page_tag, tag_response, versioned
 from consult.core.db import utcnow
 from consult.core.enums import ProblemStatus, VoteChoice
-from consult.core.pages import as_count, bounded_count_sql
+from consult.core.pages import as_count, bounded_count_sql, rows_of
 from consult.core.permissions import can, require
 from consult.extensions import db
 from consult.meetings.models import Meeting
@@ -69,10 +69,7 @@ def home(co_id: int):
             .order_by(Meeting.held_at.desc(), Meeting.id.desc())
             .limit(3)
         )
-        both = union_all(soon.subquery().select(), last.subquery().select()).subquery()
-        meetings = db.session.scalars(
-            select(Meeting).where(Meeting.id.in_(select(both.c.id))).order_by(Meeting.held_at)
-        ).all()
+        meetings = db.session.scalars(rows_of(Meeting, soon, last).order_by(Meeting.held_at)).all()
         upcoming = [m for m in meetings if m.held_at >= now]
         recent = [m for m in reversed(meetings) if m.held_at < now]
     # the section counts in one statement

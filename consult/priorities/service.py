@@ -22,7 +22,7 @@ Services check the rule, change state, write the audit event and flush; the view
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, false, insert, literal, or_, select, union_all, update
+from sqlalchemy import delete, false, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from consult.audit.models import AuditEvent
@@ -33,6 +33,7 @@ from consult.communities.service import current_members
 from consult.core.db import utcnow
 from consult.core.enums import Gender, ProblemStatus
 from consult.core.locking import lock_row
+from consult.core.pages import rows_of
 from consult.core.refusal import Refusal
 from consult.extensions import db
 from consult.meetings.hands import HandsRefused, check_show_of_hands, countable_meetings
@@ -98,10 +99,7 @@ def open_and_latest_closed(co_id: int) -> tuple[PriorityRound | None, PriorityRo
         .order_by(PriorityRound.closed_at.desc(), PriorityRound.id.desc())
         .limit(1)
     )
-    both = union_all(open_id.subquery().select(), closed_id.subquery().select()).subquery()
-    rounds = db.session.scalars(
-        select(PriorityRound).where(PriorityRound.id.in_(select(both.c.id)))
-    )
+    rounds = db.session.scalars(rows_of(PriorityRound, open_id, closed_id))
     by_state = {r.closed_at is None: r for r in rounds}
     return by_state.get(True), by_state.get(False)
 
