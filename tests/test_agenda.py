@@ -100,6 +100,28 @@ def test_a_counter_offer_needs_the_leader_not_the_member(world, make):
     assert agenda.needs(world.member, world.co).offers == []
 
 
+def test_the_open_offers_are_asked_with_their_kind_and_status_in_the_sql(world, make):
+    """Written into the SQL, not bound: PostgreSQL can then read the open offers' partial
+    index in a plan it makes once for every CO (with bound values it planned every request)."""
+    from sqlalchemy import event
+
+    p, offer = _negotiating(world, make, timeline="5 months")
+    seen = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if "FROM messages" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        assert agenda.needs(world.leader, world.co).offers == [offer]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    [(statement, parameters)] = [s for s in seen if "offer_status" in s[0]]
+    assert "'counter_offer'" in statement and "'pending'" in statement
+    assert "pending" not in repr(parameters)
+
+
 def test_a_counter_offer_put_to_the_members_is_a_vote_to_cast(world, make):
     p, offer = _negotiating(
         world, make, community_cash=Decimal("5000000"), municipal_share=Decimal("31000000")

@@ -7,7 +7,7 @@ and the top bar shows its count. What a person may do is still asked of ``can()`
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, bindparam, exists, func, select, union
+from sqlalchemy import Select, bindparam, exists, func, literal, select, union
 
 from consult.audit.service import events_in
 from consult.auth.models import User
@@ -219,14 +219,21 @@ def _points_to_give(user: User, co, membership, now: datetime) -> list[PriorityR
     ]
 
 
+def _written(value, column):
+    """``value`` written into the statement's SQL rather than bound."""
+    return literal(value, column.type, literal_execute=True)
+
+
 def _offers_to_answer(user: User, co) -> list[Message]:
+    # the kind and status written into the SQL: PostgreSQL then knows that the open offers'
+    # index (ix_messages_open_offers) answers, and plans the statement once for every CO
     offers = db.session.scalars(
         select(Message)
         .join(Proposal, Proposal.id == Message.proposal_id)
         .where(
             Proposal.co_id == co.id,
-            Message.kind == MessageKind.COUNTER_OFFER,
-            Message.offer_status == CounterOfferStatus.PENDING,
+            Message.kind == _written(MessageKind.COUNTER_OFFER, Message.kind),
+            Message.offer_status == _written(CounterOfferStatus.PENDING, Message.offer_status),
         )
         .order_by(Message.id)
     )
