@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, exists, literal, select, text, union_all
 
 from consult import create_app
 from consult.extensions import cache, db, limiter
+from consult.monitoring import scope as scopes
 from tests import factories
 
 SQLITE = "sqlite"
@@ -134,6 +135,7 @@ def app(_schema_app, tmp_path):
         db.session.remove()
         _empty_tables()
         cache.clear()
+        scopes.forget()  # the filters a worker resolved: another test has other places
         # Flask-Limiter's Limiter is one object for every app: a test that made an app with
         # limits on (login, token, account limits) turned them on for this one too, and its
         # counts would refuse a later test's logins with 429s, depending on the order.

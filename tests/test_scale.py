@@ -279,6 +279,61 @@ def test_dashboard_repeat_view_is_a_304(world, client, as_user, snapshots_on):
     assert client.get("/monitoring/", headers={"If-None-Match": tag}).status_code == 200
 
 
+def test_a_repeat_view_is_answered_before_the_filters_are_read(
+    world, client, as_user, snapshots_on, monkeypatch
+):
+    """The dashboard's form lists every place (140 at programme scale) and a summary reads its
+    zone: a repeat view of a snapshot page finds the scope its filters resolved to a moment
+    ago, and is answered from the reader's account alone (the summary also loads its CO, for
+    the policy)."""
+    from consult.monitoring import service
+
+    places = service.places
+    read = []
+    monkeypatch.setattr(service, "places", lambda: read.append(1) or places())
+    as_user(world.staff)
+    for url, statements in (
+        ("/monitoring/?period=last_12_months", 1),
+        (f"/monitoring/co/{world.co.id}", 2),
+        (f"/monitoring/municipality/{world.municipality.id}", 2),
+    ):
+        tag = client.get(url).headers["ETag"]
+        read.clear()
+        repeat, count = _statement_count(client, url, headers={"If-None-Match": tag})
+        assert (repeat.status_code, count, read) == (304, statements, []), url
+    # a filter seen for the first time is read as before
+    r = client.get("/monitoring/?period=this_year", headers={"If-None-Match": tag})
+    assert r.status_code == 200 and read == [1]
+
+
+def test_a_repeat_view_over_the_scope_s_midnight_is_a_new_year(
+    world, client, as_user, snapshots_on, monkeypatch
+):
+    """A scope is remembered a minute at most and never past its own midnight: "this year" is
+    2027 ten seconds after the new year begins where the programme is, even for a reader who
+    saw 2026 twenty seconds before."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from consult.core import localtime
+    from consult.monitoring import scope as scopes
+
+    zone = ZoneInfo(scopes.days_of()["timezone"])
+    clock = [datetime(2026, 12, 31, 23, 59, 50, tzinfo=zone).astimezone(UTC)]
+    for module in (localtime, scopes):
+        monkeypatch.setattr(module, "utcnow", lambda: clock[0])
+    as_user(world.staff)
+    old = client.get("/monitoring/")
+    assert (
+        client.get("/monitoring/", headers={"If-None-Match": old.headers["ETag"]}).status_code
+        == 304
+    )
+    clock[0] += timedelta(seconds=20)
+    new = client.get("/monitoring/", headers={"If-None-Match": old.headers["ETag"]})
+    assert new.status_code == 200 and new.headers["ETag"] != old.headers["ETag"]
+    assert "2027" in new.get_data(as_text=True)
+
+
 def make_staff():
     from tests import factories
 

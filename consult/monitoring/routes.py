@@ -22,7 +22,7 @@ from consult.core.forms import load
 from consult.core.permissions import require
 from consult.monitoring import bp, charts, exports, service, snapshots
 from consult.monitoring.forms import DashboardForm, PeriodForm
-from consult.monitoring.scope import Scope, days_among, days_of
+from consult.monitoring.scope import Scope, days_among, days_of, recall, remember
 
 MAP_LIMIT = 500
 STATE_COLOURS = {
@@ -65,16 +65,22 @@ def _dashboard_form() -> DashboardForm:
 def dashboard():
     """Staff: the programme's indicators for a place and a period."""
     require(current_user, "view_dashboard")
+    query = request.args.to_dict()
+
+    def tag_of(scope, as_of):
+        return etag("dashboard", scope, as_of, sorted(query.items()))
+
+    if (not_modified := _repeat_view(tag_of)) is not None:
+        return not_modified
     form = _dashboard_form()
     scope = _scope(form) if form.validate() else None
-    query = request.args.to_dict()
 
     def export_url(name):
         return url_for("monitoring.export", name=name, **query)
 
     return _snapshot_page(
         scope,
-        lambda as_of: etag("dashboard", scope, as_of, sorted(query.items())),
+        tag_of,
         lambda snapshot: render_template(
             "monitoring/dashboard.html",
             form=form,
@@ -86,16 +92,36 @@ def dashboard():
     )
 
 
-def _snapshot_page(scope: Scope | None, tag_of, render):
-    """The page ``render(snapshot)`` makes of ``scope``'s snapshot, tagged ``tag_of(as_of)``
-    with the snapshot's time, or a 304 when the reader has that page already. A repeat view
-    of figures already in the cache is answered before they are loaded."""
+def _filters() -> tuple:
+    """What a page's scope is resolved from: the view, its arguments and the query."""
+    return (
+        request.endpoint,
+        tuple(sorted((request.view_args or {}).items())),
+        tuple(sorted(request.args.items(multi=True))),
+    )
+
+
+def _repeat_view(tag_of):
+    """The 304 for a repeat view of a snapshot page whose filters were resolved recently
+    (``scope.recall``) and whose snapshot is in the cache: answered from the snapshot's time
+    alone, before the form and its places are read. None otherwise."""
+    scope = recall(_filters())
     cached_at = scope and snapshots.taken_at(scope)
-    if cached_at and (not_modified := unchanged(tag_of(cached_at), cached_at)) is not None:
+    return unchanged(tag_of(scope, cached_at), cached_at) if cached_at else None
+
+
+def _snapshot_page(scope: Scope | None, tag_of, render):
+    """The page ``render(snapshot)`` makes of ``scope``'s snapshot, tagged ``tag_of(scope,
+    as_of)`` with the snapshot's time, or a 304 when the reader has that page already. A
+    repeat view of figures already in the cache is answered before they are loaded."""
+    if scope is not None:
+        remember(_filters(), scope)
+    cached_at = scope and snapshots.taken_at(scope)
+    if cached_at and (not_modified := unchanged(tag_of(scope, cached_at), cached_at)) is not None:
         return not_modified
     snapshot = snapshots.take(scope) if scope else None
     as_of = snapshot and snapshot.as_of
-    tag = tag_of(as_of)
+    tag = tag_of(scope, as_of)
     if (not_modified := unchanged(tag, as_of)) is not None:
         return not_modified
     return tagged(render(snapshot), tag, as_of)
@@ -194,16 +220,22 @@ def _map_chart(points):
 
 
 def _summary(template: str, scope_kw: dict, **context):
+    query = sorted(request.args.items())
+
+    def tag_of(scope, as_of):
+        return etag(template, scope_kw, scope, as_of, query)
+
+    if (not_modified := _repeat_view(tag_of)) is not None:
+        return not_modified
     form = PeriodForm(formdata=request.args)
     scope = None
     if form.validate():
         days, today = _days_of(scope_kw)
         start, end = form.dates(today)
         scope = Scope(start, end, **days, **scope_kw)
-    query = sorted(request.args.items())
     return _snapshot_page(
         scope,
-        lambda as_of: etag(template, scope_kw, scope, as_of, query),
+        tag_of,
         lambda snapshot: render_template(
             template,
             form=form,

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, select
 
 from consult.communities.models import CommunityOrganisation, Municipality, Settlement
+from consult.core.db import utcnow
 from consult.extensions import db
 from consult.proposals.models import Proposal
 
@@ -86,6 +87,43 @@ def shared_timezone(
         stmt = stmt.where(Municipality.country == country)
     zones = list(db.session.scalars(stmt.limit(2)))
     return zones[0] if len(zones) == 1 else None
+
+
+# --- scopes recently resolved from a page's filters -----------------------------------------
+
+#: how long a worker keeps the scope a page's filters resolved to (a new municipality, or a
+#: zone changed, shows in the scope after this at most)
+RECENT_SECONDS = 60
+RECENT_MAX = 1000
+
+#: by the page's endpoint, arguments and query: (scope, until when it holds)
+_recent: dict[tuple, tuple[Scope, datetime]] = {}
+
+
+def remember(key: tuple, scope: Scope, now: datetime | None = None) -> None:
+    """Keep ``scope`` as what the filters ``key`` resolve to, so a repeat view of the page
+    can find its snapshot without reading the places and building the form. Never past the
+    scope's midnight: "this year" and "the last 12 months" move with the local day."""
+    now = now or utcnow()
+    if len(_recent) >= RECENT_MAX:
+        _recent.clear()  # many filters seen: start again rather than grow
+    zone = ZoneInfo(scope.timezone)
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    midnight = datetime.combine(tomorrow, time.min, tzinfo=zone)
+    _recent[key] = (scope, min(now + timedelta(seconds=RECENT_SECONDS), midnight))
+
+
+def recall(key: tuple, now: datetime | None = None) -> Scope | None:
+    """The scope :func:`remember` kept for the filters ``key`` while it holds, else None."""
+    found = _recent.get(key)
+    if found is None or (now or utcnow()) >= found[1]:
+        return None
+    return found[0]
+
+
+def forget() -> None:
+    """Forget every scope :func:`remember` kept (tests: each starts with new places)."""
+    _recent.clear()
 
 
 def this_year(today: date) -> tuple[date, date]:
