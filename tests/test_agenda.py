@@ -102,24 +102,28 @@ def test_a_counter_offer_needs_the_leader_not_the_member(world, make):
 
 def test_the_open_offers_are_asked_with_their_kind_and_status_in_the_sql(world, make):
     """Written into the SQL, not bound: PostgreSQL can then read the open offers' partial
-    index in a plan it makes once for every CO (with bound values it planned every request)."""
+    index in a plan it makes once for every CO and thread (with bound values it planned
+    every request). Both look-ups: the leader's "Needs you" and a thread's open offer."""
     from sqlalchemy import event
 
     p, offer = _negotiating(world, make, timeline="5 months")
     seen = []
 
     def keep(conn, cursor, statement, parameters, context, executemany):
-        if "FROM messages" in statement:
+        if "offer_status" in statement.split("WHERE")[-1]:
             seen.append((statement, parameters))
 
     event.listen(db.engine, "before_cursor_execute", keep)
     try:
         assert agenda.needs(world.leader, world.co).offers == [offer]
+        assert offers.open_offer(p) == offer
     finally:
         event.remove(db.engine, "before_cursor_execute", keep)
-    [(statement, parameters)] = [s for s in seen if "offer_status" in s[0]]
-    assert "'counter_offer'" in statement and "'pending'" in statement
-    assert "pending" not in repr(parameters)
+    assert len(seen) == 2
+    for statement, parameters in seen:
+        assert "'counter_offer'" in statement and "'pending'" in statement
+        assert "pending" not in repr(parameters) and "counter_offer" not in repr(parameters)
+    assert "'in_vote'" in seen[1][0]
 
 
 def test_a_counter_offer_put_to_the_members_is_a_vote_to_cast(world, make):

@@ -7,13 +7,13 @@ and the top bar shows its count. What a person may do is still asked of ``can()`
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, bindparam, exists, func, literal, select, union
+from sqlalchemy import Select, bindparam, exists, func, select, union
 
 from consult.audit.service import events_in
 from consult.auth.models import User
 from consult.communities.models import CommunityOrganisation, Membership
 from consult.core import conditional
-from consult.core.db import UTCDateTime, utcnow
+from consult.core.db import UTCDateTime, utcnow, written
 from consult.core.enums import CounterOfferStatus, MessageKind, ProposalState, VoteSubject
 from consult.core.permissions import can
 from consult.extensions import db
@@ -219,11 +219,6 @@ def _points_to_give(user: User, co, membership, now: datetime) -> list[PriorityR
     ]
 
 
-def _written(value, column):
-    """``value`` written into the statement's SQL rather than bound."""
-    return literal(value, column.type, literal_execute=True)
-
-
 def _offers_to_answer(user: User, co) -> list[Message]:
     # the kind and status written into the SQL: PostgreSQL then knows that the open offers'
     # index (ix_messages_open_offers) answers, and plans the statement once for every CO
@@ -232,8 +227,8 @@ def _offers_to_answer(user: User, co) -> list[Message]:
         .join(Proposal, Proposal.id == Message.proposal_id)
         .where(
             Proposal.co_id == co.id,
-            Message.kind == _written(MessageKind.COUNTER_OFFER, Message.kind),
-            Message.offer_status == _written(CounterOfferStatus.PENDING, Message.offer_status),
+            Message.kind == written(MessageKind.COUNTER_OFFER, Message.kind),
+            Message.offer_status == written(CounterOfferStatus.PENDING, Message.offer_status),
         )
         .order_by(Message.id)
     )

@@ -4,7 +4,7 @@ import enum
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, Enum, MetaData, Numeric, types
+from sqlalchemy import BigInteger, BindParameter, DateTime, Enum, MetaData, Numeric, literal, types
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Predictable constraint names, so Alembic migrations diff cleanly on every database.
@@ -19,6 +19,16 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def written(value, column) -> BindParameter:
+    """``value`` (for ``column``) written into the statement's SQL rather than bound.
+
+    For a constant the planner should see: PostgreSQL plans a prepared statement once for
+    every value of its parameters only when that plan is no dearer than one made for the
+    values, and a bound constant hides what it could use (a partial index's condition, the
+    counts of a common value), so it planned such statements on every request."""
+    return literal(value, column.type, literal_execute=True)
 
 
 def utcnow() -> datetime:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from consult.attachments.service import Upload, store
 from consult.audit.service import record
 from consult.auth.models import User
-from consult.core.db import utcnow
+from consult.core.db import utcnow, written
 from consult.core.enums import (
     CounterOfferStatus,
     Decision,
@@ -126,8 +126,9 @@ def open_offer(proposal: Proposal) -> Message | None:
         select(Message)
         .where(
             Message.proposal_id == proposal.id,
-            Message.kind == MessageKind.COUNTER_OFFER,
-            Message.offer_status.in_(OPEN_OFFER),
+            # written into the SQL: the plan made once reads the open offers' partial index
+            Message.kind == written(MessageKind.COUNTER_OFFER, Message.kind),
+            Message.offer_status.in_([written(s, Message.offer_status) for s in OPEN_OFFER]),
         )
         .order_by(Message.id.desc())
         .limit(1)
