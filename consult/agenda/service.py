@@ -4,10 +4,11 @@ Pure reads on the features' models, no request and no templates: the CO home sho
 and the top bar shows its count. What a person may do is still asked of ``can()``.
 """
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, bindparam, exists, func, select, union
+from sqlalchemy import Integer, Select, bindparam, exists, func, select, union
 
 from consult.audit.service import events_in
 from consult.auth.models import User
@@ -63,19 +64,15 @@ def needs(user: User, co: CommunityOrganisation, *, now: datetime | None = None)
     membership = user.membership_in(co.id) if user.is_authenticated else None
     if membership is None:
         return result
-    result.votes = _votes_to_cast(user, co, membership, now)
-    result.points = _points_to_give(user, co, membership, now)
-    result.offers = _offers_to_answer(user, co)
+    asked = _statements(db.engine.dialect.name)
+    values = {"co_id": co.id, "membership_id": membership.id, "at": now}
+    result.votes = _votes_to_cast(user, membership, db.session.execute(asked.votes, values))
+    result.points = _points_to_give(user, membership, db.session.scalars(asked.points, values))
+    result.offers = [
+        m for m in db.session.scalars(asked.offers, values) if can(user, "accept_offer", m)
+    ]
     result.meetings = list(
-        db.session.scalars(
-            select(Meeting)
-            .where(
-                Meeting.co_id == co.id,
-                Meeting.held_at >= now,
-                Meeting.held_at < now + MEETINGS_AHEAD,
-            )
-            .order_by(Meeting.held_at)
-        )
+        db.session.scalars(asked.meetings, {**values, "until": now + MEETINGS_AHEAD})
     )
     return result
 
@@ -170,19 +167,67 @@ def version_values(now: datetime) -> dict:
     return {"agenda_until": now + HORIZON, "agenda_soon": soon, "agenda_soon_until": soon + HORIZON}
 
 
-def _votes_to_cast(user: User, co, membership, now: datetime) -> list[Ballot]:
-    voted = exists().where(Vote.round_id == VoteRound.id, Vote.membership_id == membership.id)
-    rows = db.session.execute(
-        select(VoteRound, Proposal)
+@dataclass(frozen=True)
+class _Asked:
+    votes: Select
+    points: Select
+    offers: Select
+    meetings: Select
+
+
+@functools.cache
+def _statements(dialect: str) -> _Asked:
+    """:func:`needs`'s statements, built once per process (building them cost more than
+    running them), in terms of the bound ``co_id``, ``membership_id``, ``at`` (now) and
+    ``until`` (the end of "coming up")."""
+    co_id = bindparam("co_id", type_=Integer)
+    membership_id = bindparam("membership_id", type_=Integer)
+    at = bindparam("at", type_=UTCDateTime)
+    until = bindparam("until", type_=UTCDateTime)
+    open_round = [VoteRound.closed_at.is_(None), VoteRound.closes_at > at]
+    if dialect == "postgresql":
+        # said again with now(): PostgreSQL estimates a stable function's value from its
+        # statistics even in the plan it makes once for every CO (few rounds close later),
+        # while a bound time it guesses at a third of the open rounds, and then planned this
+        # statement on every request. The bound time still decides.
+        open_round.append(VoteRound.closes_at > func.now())
+    voted = exists().where(Vote.round_id == VoteRound.id, Vote.membership_id == membership_id)
+    given = exists().where(
+        PriorityPoints.round_id == PriorityRound.id,
+        PriorityPoints.membership_id == membership_id,
+    )
+    return _Asked(
+        votes=select(VoteRound, Proposal)
         .join(Proposal, Proposal.id == VoteRound.proposal_id)
+        .where(Proposal.co_id == co_id, *open_round, ~voted)
+        .order_by(VoteRound.closes_at, VoteRound.id),
+        points=select(PriorityRound)
         .where(
-            Proposal.co_id == co.id,
-            VoteRound.closed_at.is_(None),
-            VoteRound.closes_at > now,
-            ~voted,
+            PriorityRound.co_id == co_id,
+            PriorityRound.closed_at.is_(None),
+            (PriorityRound.closes_at.is_(None)) | (PriorityRound.closes_at > at),
+            ~given,
         )
-        .order_by(VoteRound.closes_at, VoteRound.id)
-    ).all()
+        .order_by(PriorityRound.id),
+        # the kind and status written into the SQL: PostgreSQL then knows that the open
+        # offers' index (ix_messages_open_offers) answers, in one plan for every CO
+        offers=select(Message)
+        .join(Proposal, Proposal.id == Message.proposal_id)
+        .where(
+            Proposal.co_id == co_id,
+            Message.kind == written(MessageKind.COUNTER_OFFER, Message.kind),
+            Message.offer_status == written(CounterOfferStatus.PENDING, Message.offer_status),
+        )
+        .order_by(Message.id),
+        meetings=select(Meeting)
+        .where(Meeting.co_id == co_id, Meeting.held_at >= at, Meeting.held_at < until)
+        .order_by(Meeting.held_at),
+    )
+
+
+def _votes_to_cast(user: User, membership, rows) -> list[Ballot]:
+    """The ballots among the open rounds ``rows`` (round, proposal) that ``membership`` has
+    not voted in."""
     ballots = []
     for rnd, proposal in rows:
         if not can(user, "ballot", proposal) or not votes.on_roll(rnd, membership):
@@ -197,39 +242,10 @@ def _votes_to_cast(user: User, co, membership, now: datetime) -> list[Ballot]:
     return ballots
 
 
-def _points_to_give(user: User, co, membership, now: datetime) -> list[PriorityRound]:
-    given = exists().where(
-        PriorityPoints.round_id == PriorityRound.id,
-        PriorityPoints.membership_id == membership.id,
-    )
-    rounds = db.session.scalars(
-        select(PriorityRound)
-        .where(
-            PriorityRound.co_id == co.id,
-            PriorityRound.closed_at.is_(None),
-            (PriorityRound.closes_at.is_(None)) | (PriorityRound.closes_at > now),
-            ~given,
-        )
-        .order_by(PriorityRound.id)
-    )
+def _points_to_give(user: User, membership, rounds) -> list[PriorityRound]:
+    """The open priority ``rounds`` ``membership`` may still give points in."""
     return [
         rnd
         for rnd in rounds
         if can(user, "give_points", rnd) and priorities.on_roll(rnd, membership)
     ]
-
-
-def _offers_to_answer(user: User, co) -> list[Message]:
-    # the kind and status written into the SQL: PostgreSQL then knows that the open offers'
-    # index (ix_messages_open_offers) answers, and plans the statement once for every CO
-    offers = db.session.scalars(
-        select(Message)
-        .join(Proposal, Proposal.id == Message.proposal_id)
-        .where(
-            Proposal.co_id == co.id,
-            Message.kind == written(MessageKind.COUNTER_OFFER, Message.kind),
-            Message.offer_status == written(CounterOfferStatus.PENDING, Message.offer_status),
-        )
-        .order_by(Message.id)
-    )
-    return [m for m in offers if can(user, "accept_offer", m)]
