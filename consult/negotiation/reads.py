@@ -1,7 +1,9 @@
 """How far each reader has read each thread: unread counts, the read receipt, and the version
 of it that a page's tag reads (see ``consult.core.conditional``)."""
 
-from sqlalchemy import func, select
+import functools
+
+from sqlalchemy import Integer, Select, bindparam, func, select
 
 from consult.auth.models import User
 from consult.core import conditional
@@ -40,9 +42,18 @@ def unread_in_co(user: User, co_id: int) -> dict[int, int]:
     Counted thread by thread (a correlated subquery per proposal, on the thread's index):
     a join of all messages to the CO's proposals made PostgreSQL read every message of the
     programme (70 ms at 200,000 messages; 4 ms this way for a CO with 500 proposals)."""
+    rows = db.session.execute(_unread_in_co(), {"reader_id": user.id, "co_id": co_id})
+    return {pid: count for pid, count in rows if count}
+
+
+@functools.cache
+def _unread_in_co() -> Select:
+    """:func:`unread_in_co`'s statement, built once per process (building it cost more than
+    running it), in terms of the bound ``reader_id`` and ``co_id``."""
+    reader = bindparam("reader_id", type_=Integer)
     last_read = (
         select(ThreadRead.last_read_message_id)
-        .where(ThreadRead.user_id == user.id, ThreadRead.proposal_id == Proposal.id)
+        .where(ThreadRead.user_id == reader, ThreadRead.proposal_id == Proposal.id)
         .correlate(Proposal)
         .scalar_subquery()
     )
@@ -50,7 +61,7 @@ def unread_in_co(user: User, co_id: int) -> dict[int, int]:
         select(func.count(Message.id))
         .where(
             Message.proposal_id == Proposal.id,
-            Message.author_id.is_distinct_from(user.id),
+            Message.author_id.is_distinct_from(reader),
             Message.id > func.coalesce(last_read, 0),
         )
         .correlate(Proposal)
@@ -58,12 +69,9 @@ def unread_in_co(user: User, co_id: int) -> dict[int, int]:
     )
     # only submitted proposals have a thread (nobody may write before: the WRITE rule), and
     # submission is never undone: a CO's drafts are not read at all
-    rows = db.session.execute(
-        select(Proposal.id, unread).where(
-            Proposal.co_id == co_id, Proposal.submitted_at.is_not(None)
-        )
+    return select(Proposal.id, unread).where(
+        Proposal.co_id == bindparam("co_id", type_=Integer), Proposal.submitted_at.is_not(None)
     )
-    return {pid: count for pid, count in rows if count}
 
 
 def mark_read(user: User, proposal_id: int, up_to: int | None = None) -> None:
