@@ -7,9 +7,10 @@ For each ``--scales`` (default 0.01, 0.1 and 1) it fills the database with
 measured on (one CO with 287 proposals and 1,000 open problems, a thread of 504 messages,
 a municipality with 7,000 submitted proposals, all times the scale), counts the SQL
 statements of one request to each page in-process, then starts gunicorn (``--workers`` sync
-workers, loopback) and for each page runs ``--connections`` client threads for ``--seconds``:
-first against a bare route of the same server (no database, no template), then against the
-page, then against the page again with the ETag of its first answer (a repeat view: 304).
+workers, loopback) and for each page runs ``--connections`` client threads for ``--seconds``
+on each of: a bare route of the same server (no database, no template), the page, and the
+page again with the ETag of its first answer (a repeat view: 304) — in turn, in ``--rounds``
+slices, so that each is measured over the same stretch of a shared machine's time.
 It prints requests/s, p50 and p95 of each, the ratio of the page's requests/s to the bare
 route's, the page's bytes and its SQL statements, as one Markdown table per scale and a
 summary across scales. The clients run on the same machine as the server and the database.
@@ -41,6 +42,7 @@ from bench import generate  # noqa: E402
 
 HOST = "127.0.0.1"
 TIMEOUT = 120  # seconds; a slower request is a failure, not a figure
+WARM_UP = 1  # second of each measurement's load before it is taken
 OFFICER_EMAIL = "officer@bench.example"
 #: what the bench's clients call themselves (a login binds its session to the address and
 #: the browser: see :func:`login_session`)
@@ -306,7 +308,8 @@ def _get(url: str, headers: dict) -> tuple[int, float, str | None]:
 
 
 def load(url: str, headers: dict, connections: int, seconds: float, expect: int) -> dict:
-    """``connections`` threads send requests back to back for ``seconds``."""
+    """``connections`` threads send requests back to back for ``seconds``: the answers' times
+    (seconds) and how long it took."""
     times: list[float] = []
     failures: list[int] = []
     lock = threading.Lock()
@@ -329,13 +332,31 @@ def load(url: str, headers: dict, connections: int, seconds: float, expect: int)
     elapsed = time.perf_counter() - started
     if failures:
         sys.exit(f"{url}: {len(failures)} answers were not {expect}: {sorted(set(failures))}")
-    times.sort()
+    return {"times": times, "elapsed": elapsed}
+
+
+def figures(samples: list[dict]) -> dict:
+    """Requests/s, p50 and p95 (ms) over the samples of :func:`load` together."""
+    times = sorted(t for sample in samples for t in sample["times"])
     return {
-        "rps": len(times) / elapsed,
+        "rps": len(times) / sum(sample["elapsed"] for sample in samples),
         "p50": statistics.median(times) * 1000,
         "p95": times[int(0.95 * (len(times) - 1))] * 1000,
         "n": len(times),
     }
+
+
+def measure(targets: dict[str, tuple], args) -> dict[str, dict]:
+    """Each of ``targets`` (name: url, headers, expected status) for ``--seconds`` in all,
+    taken in turn in ``--rounds`` slices (bare, page, 304, bare, page…): a shared machine's
+    speed drifts, and each figure is then compared with one measured over the same time."""
+    samples: dict[str, list] = {name: [] for name in targets}
+    for _ in range(args.rounds):
+        for name, (url, headers, expect) in targets.items():
+            samples[name].append(
+                load(url, headers, args.connections, args.seconds / args.rounds, expect)
+            )
+    return {name: figures(taken) for name, taken in samples.items()}
 
 
 def _free_port() -> int:
@@ -415,11 +436,14 @@ def run_scale(scale: float, args) -> list[Page]:
                 status, _, tag = _get(url, headers)
                 if status != 200:
                     sys.exit(f"{page.path} answered {status}")
-            page.results["bare"] = load(bare, {}, args.connections, args.seconds, 200)
-            page.results["page"] = load(url, headers, args.connections, args.seconds, 200)
+            targets = {"bare": (bare, {}, 200), "page": (url, headers, 200)}
             if tag:
-                repeat = {**headers, "If-None-Match": tag}
-                page.results["304"] = load(url, repeat, args.connections, args.seconds, 304)
+                targets["304"] = (url, {**headers, "If-None-Match": tag}, 304)
+            # a second of each, not counted: every worker compiles the page's templates and its
+            # database connection prepares the page's statements, as a running server has
+            for url_, headers_, expect in targets.values():
+                load(url_, headers_, args.connections, WARM_UP, expect)
+            page.results = measure(targets, args)
             print(_row(page), flush=True)
     finally:
         server.terminate()
@@ -452,7 +476,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scales", default="0.01,0.1,1", help="comma-separated")
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=5, help="per measurement")
+    parser.add_argument("--seconds", type=float, default=5, help="per measurement, in all")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="slices each measurement is taken in, in turn"
+    )
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     args = parser.parse_args()
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql")):
