@@ -245,9 +245,14 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 @event.listens_for(Pool, "checkout")
 def _still_connected(dbapi_connection, connection_record, connection_proxy):
     """PostgreSQL: a pooled connection the server has closed while it sat idle (a restart, a
-    terminated backend) is found without a round trip — what the server sent meanwhile is
-    read, and the end of the stream is an error — and the pool opens a new one instead of
-    failing the request."""
+    terminated backend) is found without a round trip, and the pool opens a new one instead
+    of failing the request.
+
+    An idle connection hears from the server only when it is going away — its last message,
+    with the end of the stream coming after it, sometimes later than this check — or, rarely,
+    with a notice or a changed setting: whatever it sent, the connection is replaced (a few
+    milliseconds, and only then). Reading the message and waiting for the end of the stream
+    let a request through on a connection about to close."""
     pgconn = getattr(dbapi_connection, "pgconn", None)
     if pgconn is None:  # not psycopg: SQLite
         return
@@ -255,16 +260,12 @@ def _still_connected(dbapi_connection, connection_record, connection_proxy):
     from psycopg.pq import ConnStatus
 
     try:
-        for _ in range(3):  # a notice, then the end of the stream
-            if not select.select([pgconn.socket], [], [], 0)[0]:
-                break
-            pgconn.consume_input()
-        else:
-            raise DisconnectionError("the server keeps sending on an idle connection")
-        alive = pgconn.status == ConnStatus.OK
-    except (OSError, ValueError, PsycopgError) as error:
+        heard = select.select([pgconn.socket], [], [], 0)[0]
+    except (OSError, ValueError, PsycopgError) as error:  # no socket: closed already
         raise DisconnectionError(str(error)) from error
-    if not alive:
+    if heard:
+        raise DisconnectionError("the server wrote to an idle connection")
+    if pgconn.status != ConnStatus.OK:
         raise DisconnectionError("the connection is closed")
 
 

@@ -36,3 +36,38 @@ def test_a_connection_the_server_closed_is_replaced_without_a_failed_request(
     assert client.get(url).status_code == 200
     with db.engine.connect() as conn:
         assert conn.connection.dbapi_connection.info.backend_pid != pid
+
+
+def test_a_connection_the_server_wrote_to_while_idle_is_not_handed_out():
+    """The server's last message ("terminating connection…") can be there before the end of
+    the stream is: a pooled connection with anything to read is replaced, one with nothing
+    is handed out (no database needed: a socket pair stands in for the server)."""
+    import socket
+    from types import SimpleNamespace
+
+    from psycopg.pq import ConnStatus
+    from sqlalchemy.exc import DisconnectionError
+
+    from consult import _still_connected
+
+    ours, server = socket.socketpair()
+    try:
+
+        class PGconn:
+            status = ConnStatus.OK
+
+            @property
+            def socket(self):
+                return ours.fileno()
+
+            def consume_input(self):
+                ours.recv(4096)
+
+        connection = SimpleNamespace(pgconn=PGconn())
+        _still_connected(connection, None, None)  # quiet: handed out
+        server.send(b"E\x00\x00\x00\x10SFATAL\x00C57P01\x00\x00")  # the message, no end yet
+        with pytest.raises(DisconnectionError):
+            _still_connected(connection, None, None)
+    finally:
+        ours.close()
+        server.close()
