@@ -104,7 +104,10 @@ def _filters() -> tuple:
 def _repeat_view(tag_of):
     """The 304 for a repeat view of a snapshot page whose filters were resolved recently
     (``scope.recall``) and whose snapshot is in the cache: answered from the snapshot's time
-    alone, before the form and its places are read. None otherwise."""
+    alone, before the form and its places are read. None otherwise (a first view does not
+    read the cache for it: the page reads it once, below)."""
+    if not request.if_none_match:
+        return None
     scope = recall(_filters())
     cached_at = scope and snapshots.taken_at(scope)
     return unchanged(tag_of(scope, cached_at), cached_at) if cached_at else None
