@@ -270,18 +270,14 @@ def _still_connected(dbapi_connection, connection_record, connection_proxy):
 
 
 def _select_locale():
-    from flask import has_request_context, request, session
+    from flask import has_request_context
     from flask_login import current_user
 
-    languages = list(_app_languages())
-    if not has_request_context():  # command line: English
-        return "en"
-    if current_user and getattr(current_user, "is_authenticated", False):
-        if current_user.language in languages:
-            return current_user.language
-    if session.get("lang") in languages:
-        return session["lang"]
-    return request.accept_languages.best_match(languages) or "en"
+    from consult.core.formatting import page_language
+
+    if has_request_context() and getattr(current_user, "is_authenticated", False):
+        return page_language(current_user.language)
+    return page_language(None)
 
 
 def _select_timezone():
@@ -293,12 +289,6 @@ def _select_timezone():
     if has_request_context() and getattr(current_user, "is_authenticated", False):
         return current_user.home_timezone() or "UTC"
     return "UTC"
-
-
-def _app_languages():
-    from flask import current_app
-
-    return current_app.config["LANGUAGES"].keys()
 
 
 FEATURES = (

@@ -2,6 +2,7 @@
 proposal, its thread and the inbox answer a repeat view with a 304 from one statement (the
 reader's account read with the page's version), and with the page after anything that changes it."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -301,3 +302,84 @@ def test_pages_that_only_read_run_without_a_transaction(world, scene, client, as
     # a form that writes keeps its one transaction
     levels = _isolation_levels(client, "post", f"/proposals/{p.id}/thread/read")
     assert levels and "AUTOCOMMIT" not in levels
+
+
+def test_a_repeat_view_is_answered_before_the_account_object_is_loaded(
+    app, world, scene, client, as_user
+):
+    """The 304 is decided from one statement of the account's columns with the page's
+    version: Flask-Login's loader, the account object and the view are not reached. A tag
+    that no longer matches gets the page with one statement more than a first view (the
+    account alone: its version was read already)."""
+    _p, urls = scene
+    as_user(world.leader)
+    tags = _tags(client, urls["leader"])
+    for url, tag in tags.items():
+        r, statements = _get(client, url, tag)
+        assert (r.status_code, statements) == (304, 1), url
+        assert "_login_user" not in g, url  # no account object: Flask-Login never loaded one
+        stale, statements = _get(client, url, "0" * 32)
+        first_view = _get(client, url)[1]
+        assert (stale.status_code, statements) == (200, first_view + 1), url
+
+
+@pytest.mark.parametrize("ended_by", ["idle", "absolute", "new_token", "disabled", "strong"])
+def test_a_session_that_has_ended_never_gets_a_304(
+    app, world, scene, client, as_user, monkeypatch, ended_by
+):
+    """The repeat view's answer keeps every rule of the usual path: the idle and absolute
+    limits, a new session token (logout elsewhere, a new password), a disabled account and
+    Flask-Login's session protection. The reader is sent to log in, not told their copy is
+    current."""
+    _p, urls = scene
+    as_user(world.leader)
+    url = urls["leader"][3]
+    tag = _tags(client, [url])[url]
+    assert _get(client, url, tag)[0].status_code == 304
+    now = int(time.time())
+    if ended_by == "idle":
+        with client.session_transaction() as session:
+            session["_seen"] = now - app.config["SESSION_IDLE_MINUTES"] * 60 - 5
+    elif ended_by == "absolute":
+        with client.session_transaction() as session:
+            session["_started"] = now - app.config["SESSION_ABSOLUTE_HOURS"] * 3600 - 5
+    elif ended_by == "new_token":
+        world.leader.new_session_token()
+    elif ended_by == "disabled":
+        world.leader.active = False
+    else:  # the session was made by another browser than this one
+        monkeypatch.setitem(app.config, "SESSION_PROTECTION", "strong")
+        with client.session_transaction() as session:
+            session["_id"] = "another browser"
+    db.session.commit()
+    r, _n = _get(client, url, tag)
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_a_repeat_view_keeps_the_session_alive(app, world, scene, client, as_user):
+    """A reader who only gets 304s is using the site: the idle limit counts from them."""
+    _p, urls = scene
+    as_user(world.leader)
+    url = urls["leader"][0]
+    tag = _tags(client, [url])[url]
+    idle = app.config["SESSION_IDLE_MINUTES"] * 60
+    with client.session_transaction() as session:
+        session["_seen"] = int(time.time()) - idle + 90
+    assert _get(client, url, tag)[0].status_code == 304
+    with client.session_transaction() as session:
+        assert session["_seen"] >= int(time.time()) - 5
+
+
+def test_a_member_who_left_is_refused_the_co_s_summary(
+    app, world, scene, client, as_user, monkeypatch
+):
+    """The summaries answer a repeat view before their policy is asked, as the CO's pages
+    do: leaving the CO is an audited change of the CO, so its copy is no longer current."""
+    monkeypatch.setitem(app.config, "MONITORING_SNAPSHOT_SECONDS", 300)  # as in production
+    as_user(world.member)
+    url = f"/monitoring/co/{world.co.id}"
+    tag = _tags(client, [url])[url]
+    assert _get(client, url, tag)[0].status_code == 304
+    communities.end_membership(world.member.membership_in(world.co.id), by=world.leader)
+    db.session.commit()
+    assert _get(client, url, tag)[0].status_code == 403

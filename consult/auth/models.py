@@ -12,6 +12,12 @@ from consult.core.enums import Gender, UserRole
 from consult.extensions import db
 
 
+def tokens_match(stored: str | None, presented: str) -> bool:
+    """Whether a session's ``presented`` token is the account's current ``stored`` one (in
+    constant time; an account without one holds no session)."""
+    return bool(stored) and hmac.compare_digest(stored, presented)
+
+
 class User(UserMixin, TimestampMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
@@ -59,7 +65,7 @@ class User(UserMixin, TimestampMixin, db.Model):
         return f"{self.id}:{self.session_token}"
 
     def holds_session(self, token: str) -> bool:
-        return bool(self.session_token) and hmac.compare_digest(self.session_token, token)
+        return tokens_match(self.session_token, token)
 
     def new_session_token(self) -> None:
         self.session_token = secrets.token_hex(16)

@@ -18,7 +18,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from consult.auth.models import User
+from consult.auth.models import User, tokens_match
 from consult.core import conditional, security_log
 from consult.extensions import login_manager
 
@@ -114,25 +114,67 @@ def _check_timeouts():
     if request.endpoint == "static" or not current_user.is_authenticated:
         return None
     now = int(time.time())
-    started, seen = session.get("_started"), session.get("_seen")
-    if started is None or seen is None:  # a session from before timeouts existed
-        session["_started"] = session["_seen"] = now
-        return None
-    if remembered():
-        expired = now - started > _seconds("REMEMBER_DAYS", 86400)
-    else:
-        expired = now - started > _seconds("SESSION_ABSOLUTE_HOURS", 3600) or now - seen > _seconds(
-            "SESSION_IDLE_MINUTES", 60
-        )
-    if expired:
+    if _expired(now):
         security_log.event("session.expired", current_user)
         end()
         flash(_("Your session has ended. Please log in again."), "info")
         target = request.full_path if request.method == "GET" else None
         return redirect(url_for("auth.login", next=target))
-    if now - seen >= 60:  # a new cookie at most once a minute
-        session["_seen"] = now
+    _seen_at(now)
     return None
+
+
+def _expired(now: int) -> bool:
+    """Whether the session has outlived its idle or absolute limit (or the remembered
+    login its days) at ``now`` (seconds since the epoch)."""
+    started, seen = session.get("_started"), session.get("_seen")
+    if started is None or seen is None:  # a session from before timeouts existed
+        return False
+    if remembered():
+        return now - started > _seconds("REMEMBER_DAYS", 86400)
+    return now - started > _seconds("SESSION_ABSOLUTE_HOURS", 3600) or now - seen > _seconds(
+        "SESSION_IDLE_MINUTES", 60
+    )
+
+
+def _seen_at(now: int) -> None:
+    started, seen = session.get("_started"), session.get("_seen")
+    if started is None or seen is None:
+        session["_started"] = session["_seen"] = now
+    elif now - seen >= 60:  # a new cookie at most once a minute
+        session["_seen"] = now
+
+
+def _repeat_view():
+    """A repeat view of a versioned page, answered 304 before the account is loaded
+    (``conditional.repeat_view``): when the session names an account, passes Flask-Login's
+    session protection and has not ended by time. Else the request goes on, and the usual
+    path (the remember cookie, the time-outs' redirect) handles it."""
+    if not conditional.may_repeat():
+        return None
+    user_id, _sep, token = str(session.get("_user_id") or "").partition(":")
+    if not user_id.isdigit() or len(user_id) > 18 or not token:
+        return None
+    # the check Flask-Login makes before it loads the account (a private method: there is
+    # no public one, and repeating its rules here would let them drift apart)
+    if login_manager._session_protection_failed():
+        return None
+    now = int(time.time())
+    if session.get("_started") is None or session.get("_seen") is None or _expired(now):
+        return None
+    response = conditional.repeat_view(
+        _tagged_account,
+        int(user_id),
+        lambda account: account.active and tokens_match(account.session_token, token),
+    )
+    if response is not None:
+        _seen_at(now)
+    return response
+
+
+def _tagged_account():
+    columns = [getattr(User, name) for name in conditional.ACCOUNT_TAGGED]
+    return select(*columns, User.active).where(User.id == conditional.READER)
 
 
 def _remember_cookie(response):
@@ -159,5 +201,6 @@ def _remember_cookie(response):
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(_repeat_view)
     app.before_request(_check_timeouts)
     app.after_request(_remember_cookie)

@@ -1,53 +1,43 @@
 """Conditional GET: a page that has not changed since the reader's copy is answered 304.
 
-Three ways. :func:`by_content` tags a rendered page by what it says (its CSRF tokens and
-one-time form keys left out, since they are made anew on every render): always right, and a repeat
-view on a slow phone transfers nothing, but the server still builds the page. Where a cheap
-tag exists (the dashboard's snapshot time), a view computes it from what the page shows,
-asks :func:`unchanged` before it does the expensive work, and marks its response with
-:func:`tagged`. The tag also covers who reads (pages differ by person), the language, the
-number of their unread notifications (shown in the menu), the deployed templates, and a
-half-hour window: a page carries CSRF tokens and "waiting N days", so an old copy is
-rendered anew after a while even when nothing changed.
-
-The third, :func:`page_tag`, is for pages whose data changes: ONE statement reads a version
-of everything the page shows (the page gives its columns, e.g. its CO's latest audit events,
+A page that only reads is marked :func:`versioned`. ONE statement reads a version of everything
+it shows (the page gives its columns, e.g. its CO's latest audit events,
 ``consult.audit.service.events_in``; every feature that draws something about the reader on
-every page adds its own through :data:`reader_columns`), before anything is loaded or
-rendered. It is only right while every
-change a page shows writes what its version reads: in a CO, an audit event with the CO's id
-(the services do); for the reader, their notifications and read receipts; and what changes
-by itself (a vote closes, a meeting starts) is read as the next such moment. The tag is
-keyed with the app's secret, so a tag the server never gave cannot be made up to skip a
-permission check: it matches only when the same reader, with the same role, memberships and
-data, was shown the page already.
+every page adds its own through :data:`reader_columns`) with the reader's account, before
+anything else is loaded or rendered. A page with a version of its own elsewhere (the dashboard's
+snapshot time) adds it to its tag as ``parts``. It is only right while every change a page shows
+writes what its version reads: in a CO, an audit event with the CO's id (the services do); for
+the reader, their notifications and read receipts; and what changes by itself (a vote closes, a
+meeting starts) is read as the next such moment.
+
+The tag (:func:`page_tag`) also covers the reader's account, session and language, the URL, the
+deployed templates and a half-hour window (a page shows "waiting N days"). It is keyed with the
+app's secret, so a tag the server never gave cannot be made up to skip a permission check: it
+matches only when the same reader, with the same role, memberships and data, was shown the page
+already. That is why a repeat view is answered before the page's policy is asked, and before
+the account object is loaded (:func:`repeat_view`, once ``consult.auth.sessions`` has found the
+session live by Flask-Login's and its own rules).
 """
 
 import functools
 import hashlib
 import hmac
-import re
-import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from flask import Response, current_app, g, has_request_context, make_response, request, session
-from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import Integer, Select, bindparam, select
 
 from consult.core.db import UTCDateTime, utcnow
+from consult.core.formatting import page_language
 from consult.extensions import db
 
 #: seconds an ETag stays valid when nothing changes
 WINDOW_SECONDS = 1800
-
-#: what else every page shows about its reader (features add theirs, e.g. the unread
-#: notifications in the menu): each is called once per tag
-reader_parts: list[Callable[[], object]] = []
-
 
 #: the reader's id and the time of the request, in the SQL of a page's version
 READER = bindparam("reader_id", type_=Integer)
@@ -70,6 +60,8 @@ _statements: dict[str, tuple[list, list[tuple[Callable, int, int]]]] = {}
 #: None: the account alone)
 _pages: dict[str, Select] = {}
 _accounts: dict[str | None, Select] = {}
+#: the version statement of each page with the columns of the reader's account a tag covers
+_repeats: dict[str, tuple[Select, int]] = {}
 
 
 @functools.cache
@@ -82,50 +74,47 @@ def _code_version(template_folder: str) -> str:
     return digest.hexdigest()[:12]
 
 
-def etag(*parts) -> str:
-    """The tag of a page made from ``parts`` for the current reader. What every page shows
-    about the reader is the version read with their account when the view is
-    :func:`versioned` (no statement of its own), else :data:`reader_parts`."""
-    reader = current_user.get_id() if current_user.is_authenticated else None
-    prefetched = _prefetched(current_user.id) if current_user.is_authenticated else None
-    raw = repr(
-        (
-            parts,
-            reader,
-            str(get_locale()),
-            prefetched[0] if prefetched else [part() for part in reader_parts],
-            int(time.time() // WINDOW_SECONDS),
-            _code_version(current_app.template_folder),
-        )
-    )
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
-
-
 def reader_only() -> tuple[list, None]:
     """A :func:`versioned` page's build when the page has a version of its own elsewhere (a
     snapshot's time) and needs only what every page shows about its reader."""
     return [], None
 
 
-def versioned(name: str, build: Callable[[], tuple[list, object]], *args: str) -> Callable:
+class PageVersion(NamedTuple):
+    name: str
+    build: Callable[[], tuple[list, object]]
+    args: tuple[str, ...]
+    parts: Callable[[str], tuple | None] | None
+
+
+def versioned(
+    name: str,
+    build: Callable[[], tuple[list, object]],
+    *args: str,
+    parts: Callable[[str], tuple | None] | None = None,
+) -> Callable:
     """Mark a page that only reads and has a version (a view decorator, under
     ``login_required``). ``build()`` returns the page's columns (scalar SQL: how many audit
     events its CO has…) and the SELECT of the ids of the COs it is about, in terms of bound
     parameters named like the view's arguments ``args`` (it is called once per process for
-    each ``name``; every :data:`reader_columns` is added).
+    each ``name``; every :data:`reader_columns` is added). A page with a version of its own
+    elsewhere (a snapshot's time) gives ``parts(language)``: what else its tag covers, found
+    without the account object, for a page in ``language`` (None: not known yet); its view
+    passes the same to :func:`page_tag`.
 
     Its GET runs without a transaction, each statement on its own as READ COMMITTED sees it
     anyway (no BEGIN and ROLLBACK round trips), and the version is read in the statement that
-    loads the reader's account (:func:`load_reader`): a repeat view is one statement."""
+    loads the reader's account (:func:`load_reader`); a repeat view is that one statement,
+    and is answered before the account is loaded (:func:`repeat_view`)."""
 
     def mark(view: Callable) -> Callable:
-        view.page_version = (name, build, args)
+        view.page_version = PageVersion(name, build, args, parts)
         return view
 
     return mark
 
 
-def _spec():
+def _spec() -> PageVersion | None:
     if not has_request_context() or request.method not in ("GET", "HEAD"):
         return None
     view = current_app.view_functions.get(request.endpoint)
@@ -133,6 +122,8 @@ def _spec():
 
 
 def _read_only_request() -> None:
+    # (a test's requests share its app context, and g with it)
+    g.pop("prefetched_version", None)
     if _spec() is not None:
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
@@ -166,17 +157,20 @@ def _version_values(reader_id: int, args: tuple) -> dict:
 def load_reader(base: Callable[[], Select], reader_id: int):
     """The reader's account, read by ``base()`` (a SELECT of it by :data:`READER`, built once
     per process) — and, for the GET of a :func:`versioned` page, the page's version in the same
-    statement, kept for :func:`page_tag`. None when there is no such account."""
+    statement, kept for :func:`page_tag` (unless :func:`repeat_view` read it already). None
+    when there is no such account."""
     spec = _spec()
-    key = spec[0] if spec else None
+    if _prefetched(reader_id) is not None:  # read already, by repeat_view
+        spec = None
+    key = spec.name if spec else None
     if key not in _accounts:
         statement = base()
         if spec is not None:
-            statement = statement.add_columns(*_version_statement(spec[0], spec[1])[0])
+            statement = statement.add_columns(*_version_statement(spec.name, spec.build)[0])
         _accounts[key] = statement
     if spec is None:
         return db.session.scalars(_accounts[key], {"reader_id": reader_id}).unique().first()
-    values = _version_values(reader_id, spec[2])
+    values = _version_values(reader_id, spec.args)
     row = db.session.execute(_accounts[key], values).unique().first()
     if row is None:
         return None
@@ -193,10 +187,11 @@ def _prefetched(reader_id: int) -> tuple[tuple, datetime] | None:
     return prefetched[1], prefetched[2]
 
 
-def page_tag() -> str | None:
+def page_tag(parts: tuple = ()) -> str | None:
     """The tag of the current (:func:`versioned`) page for the current reader, from its
-    version (read with the reader's account, else now, in one statement). None while a flash
-    message waits (the page shows it once: such a page is never tagged, nor answered 304).
+    version (read with the reader's account, else now, in one statement) and the ``parts``
+    its ``versioned(parts=…)`` finds. None while a flash message waits (the page shows it
+    once: such a page is never tagged, nor answered 304).
 
     The tag also covers the reader's session (account, session token, CSRF key), role,
     language and municipality, the URL with its query, the deployed templates and a
@@ -205,9 +200,10 @@ def page_tag() -> str | None:
         return None
     # the page's forms carry tokens made from the session's CSRF key: made now when the
     # session has none yet (the page would make it), so the first view's tag is the next one's
-    csrf_key = session.get("csrf_token") or (generate_csrf() and session.get("csrf_token"))
+    if not session.get("csrf_token"):
+        generate_csrf()
     user = current_user
-    name, build, args = _spec()
+    name, build, args, _parts = _spec()
     columns, slices = _version_statement(name, build)
     prefetched = _prefetched(user.id)
     if prefetched is not None:
@@ -219,14 +215,29 @@ def page_tag() -> str | None:
         values = _version_values(user.id, args)
         row, now = tuple(db.session.execute(statement, values).one()), values["now"]
     g.reader_versions = {add: row[start:end] for add, start, end in slices}
+    return _tag(row, _account_of(user), now, parts)
+
+
+#: what a page's tag covers of its reader's account, by attribute (an account or a row of it)
+ACCOUNT_TAGGED = ("id", "session_token", "role", "municipality_id", "language")
+
+
+def _account_of(account) -> tuple:
+    return tuple(getattr(account, name) for name in ACCOUNT_TAGGED)
+
+
+def _tag(version: tuple, account: tuple, now: datetime, parts: tuple) -> str:
+    """The HMAC of a page's ``version`` and ``parts`` for the reader whose account reads
+    ``account`` (:data:`ACCOUNT_TAGGED`), in this session, at ``now``; the language is
+    covered by what chooses it (the account's, the session's, the browser's)."""
     raw = repr(
         (
-            row,
-            user.get_id(),
-            user.role,
-            user.municipality_id,
-            csrf_key,
-            str(get_locale()),
+            version,
+            parts,
+            account,
+            session.get("csrf_token"),
+            session.get("lang"),
+            request.headers.get("Accept-Language"),
             request.full_path,
             # the window on the clock the version read: the next moments it looks for lie
             # within a horizon at least this long (``consult.agenda.service.HORIZON``)
@@ -236,6 +247,45 @@ def page_tag() -> str | None:
     )
     key = str(current_app.config["SECRET_KEY"]).encode()
     return hmac.new(key, raw.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def may_repeat() -> bool:
+    """Whether this request may be a repeat view :func:`repeat_view` answers: the GET of a
+    :func:`versioned` page with an ETag, no flash message waiting, a CSRF key in the session."""
+    return bool(
+        request.if_none_match
+        and _spec() is not None
+        and session.get("csrf_token")
+        and not session.get("_flashes")
+    )
+
+
+def repeat_view(
+    base: Callable[[], Select], reader_id: int, holds: Callable[[object], bool]
+) -> Response | None:
+    """The 304 for a repeat view of the current :func:`versioned` page, decided before the
+    reader's account is loaded: ONE statement reads the account's columns a tag covers with
+    the page's version (``base()``: a SELECT of :data:`ACCOUNT_TAGGED` and what ``holds``
+    reads, by :data:`READER`; built once per process). ``holds(row)`` says whether the
+    session still holds the account (its token; not disabled). The caller has found the
+    session live (``consult.auth.sessions``). None when the reader's copy is not current:
+    the version is kept, and the page loads the account alone."""
+    name, build, args, find_parts = _spec()
+    if name not in _repeats:
+        account = base()
+        columns = _version_statement(name, build)[0]
+        _repeats[name] = (account.add_columns(*columns), len(account.selected_columns))
+    statement, width = _repeats[name]
+    values = _version_values(reader_id, args)
+    row = db.session.execute(statement, values).first()
+    if row is None or not holds(row):
+        return None
+    version = tuple(row[width:])
+    g.prefetched_version = (reader_id, version, values["now"])
+    parts = find_parts(page_language(row.language)) if find_parts else ()
+    if parts is None:
+        return None
+    return unchanged(_tag(version, _account_of(row), values["now"], parts))
 
 
 def reader_version(columns: Callable) -> tuple | None:
@@ -285,18 +335,3 @@ def _mark(response: Response, tag: str, last_modified: datetime | None) -> None:
     # private: it differs by reader; no-cache: ask each time (a cheap 304 when unchanged)
     response.cache_control.private = True
     response.cache_control.no_cache = True
-
-
-#: hidden values made afresh at every render (the CSRF token; a form's submission key, which
-#: only a submission uses up, and a submission changes the page), left out of the page's tag
-_TOKEN = re.compile(rb'(name="(?:csrf_token|submission_key)" type="hidden" value=")[^"]*(")')
-
-
-def by_content(response: Response) -> Response:
-    """Tag a rendered page by its content and answer 304 when the reader's copy is the same.
-    Not while a flash message is shown (it is shown once) or for anything but a 200."""
-    if request.method != "GET" or response.status_code != 200 or session.get("_flashes"):
-        return response
-    body = _TOKEN.sub(rb"\1\2", response.get_data())
-    _mark(response, hashlib.sha256(body).hexdigest()[:32], None)
-    return response.make_conditional(request)

@@ -18,11 +18,27 @@ from babel.core import get_global
 from babel.dates import get_timezone_location
 from babel.languages import get_official_languages
 from babel.numbers import NumberPattern, format_currency, get_currency_symbol, parse_pattern
+from flask import current_app, has_request_context, request, session
 from flask_babel import format_decimal, get_locale, get_timezone
 
 from consult.core import numbers
 
 _FRACTION = re.compile(r"0\.0+")
+
+
+def page_language(account_language: str | None) -> str:
+    """The language a page is written in for a reader whose account says
+    ``account_language`` (None: no one is logged in): the account's, else the one chosen in
+    this session, else the browser's best match among the app's ``LANGUAGES``, else English.
+    Flask-Babel's locale selector; also read before the account is loaded (a repeat view)."""
+    if not has_request_context():  # command line: English
+        return "en"
+    languages = list(current_app.config["LANGUAGES"])
+    if account_language in languages:
+        return account_language
+    if session.get("lang") in languages:
+        return session["lang"]
+    return request.accept_languages.best_match(languages) or "en"
 
 
 def _locale() -> Locale:

@@ -7,6 +7,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    make_response,
     render_template,
     request,
     stream_with_context,
@@ -15,8 +16,9 @@ from flask import (
 from flask_login import current_user, login_required
 
 from consult.communities.models import CommunityOrganisation, Municipality
+from consult.communities.service import co_page_version, municipality_page_version
 from consult.core import localtime
-from consult.core.conditional import etag, reader_only, tagged, unchanged, versioned
+from consult.core.conditional import page_tag, reader_only, tagged, unchanged, versioned
 from consult.core.enums import ProblemStatus, ProposalState
 from consult.core.forms import load
 from consult.core.permissions import require
@@ -59,19 +61,23 @@ def _dashboard_form() -> DashboardForm:
     return form
 
 
+def _recalled(language: str) -> tuple | None:
+    """What a snapshot page's tag covers beside its version, before the account is loaded
+    (``versioned(parts=…)``): the scope its filters resolved to recently (``scope.recall``)
+    and the time of that scope's snapshot in ``language`` in the cache. None when either is
+    not known: a first view reads the filters and the snapshot itself."""
+    scope = recall(_filters())
+    cached_at = scope and snapshots.taken_at(scope, language)
+    return (scope, cached_at) if cached_at else None
+
+
 @bp.route("/monitoring/")
 @login_required
-@versioned("reader", reader_only)  # the reader's menu read with their account
+@versioned("reader", reader_only, parts=_recalled)  # the reader's menu read with their account
 def dashboard():
     """Staff: the programme's indicators for a place and a period."""
     require(current_user, "view_dashboard")
     query = request.args.to_dict()
-
-    def tag_of(scope, as_of):
-        return etag("dashboard", scope, as_of, sorted(query.items()))
-
-    if (not_modified := _repeat_view(tag_of)) is not None:
-        return not_modified
     form = _dashboard_form()
     scope = _scope(form) if form.validate() else None
 
@@ -80,7 +86,6 @@ def dashboard():
 
     return _snapshot_page(
         scope,
-        tag_of,
         lambda snapshot: render_template(
             "monitoring/dashboard.html",
             form=form,
@@ -101,33 +106,29 @@ def _filters() -> tuple:
     )
 
 
-def _repeat_view(tag_of):
-    """The 304 for a repeat view of a snapshot page whose filters were resolved recently
-    (``scope.recall``) and whose snapshot is in the cache: answered from the snapshot's time
-    alone, before the form and its places are read. None otherwise (a first view does not
-    read the cache for it: the page reads it once, below)."""
-    if not request.if_none_match:
-        return None
-    scope = recall(_filters())
-    cached_at = scope and snapshots.taken_at(scope)
-    return unchanged(tag_of(scope, cached_at), cached_at) if cached_at else None
-
-
-def _snapshot_page(scope: Scope | None, tag_of, render):
-    """The page ``render(snapshot)`` makes of ``scope``'s snapshot, tagged ``tag_of(scope,
-    as_of)`` with the snapshot's time, or a 304 when the reader has that page already. A
-    repeat view of figures already in the cache is answered before they are loaded."""
+def _snapshot_page(scope: Scope | None, render):
+    """The page ``render(snapshot)`` makes of ``scope``'s snapshot, tagged with the snapshot's
+    time (``page_tag``), or a 304 when the reader has that page already. A repeat view of
+    figures already in the cache is answered before they are loaded (and, while the filters
+    are remembered, before the page's view: see :func:`_recalled`)."""
     if scope is not None:
         remember(_filters(), scope)
     cached_at = scope and snapshots.taken_at(scope)
-    if cached_at and (not_modified := unchanged(tag_of(scope, cached_at), cached_at)) is not None:
+    if cached_at and (not_modified := _unchanged(scope, cached_at)) is not None:
         return not_modified
     snapshot = snapshots.take(scope) if scope else None
     as_of = snapshot and snapshot.as_of
-    tag = tag_of(scope, as_of)
+    tag = page_tag((scope, as_of))
+    if tag is None:  # a flash message is shown: never tagged
+        return make_response(render(snapshot))
     if (not_modified := unchanged(tag, as_of)) is not None:
         return not_modified
     return tagged(render(snapshot), tag, as_of)
+
+
+def _unchanged(scope: Scope, as_of):
+    tag = page_tag((scope, as_of))
+    return None if tag is None else unchanged(tag, as_of)
 
 
 def _figures(snapshot, export_url, variant: str):
@@ -223,13 +224,6 @@ def _map_chart(points):
 
 
 def _summary(template: str, scope_kw: dict, **context):
-    query = sorted(request.args.items())
-
-    def tag_of(scope, as_of):
-        return etag(template, scope_kw, scope, as_of, query)
-
-    if (not_modified := _repeat_view(tag_of)) is not None:
-        return not_modified
     form = PeriodForm(formdata=request.args)
     scope = None
     if form.validate():
@@ -238,7 +232,6 @@ def _summary(template: str, scope_kw: dict, **context):
         scope = Scope(start, end, **days, **scope_kw)
     return _snapshot_page(
         scope,
-        tag_of,
         lambda snapshot: render_template(
             template,
             form=form,
@@ -249,9 +242,10 @@ def _summary(template: str, scope_kw: dict, **context):
     )
 
 
+# the CO's own version too: who may read it changes with its audited memberships
 @bp.route("/monitoring/co/<int:co_id>")
 @login_required
-@versioned("reader", reader_only)  # the reader's menu read with their account
+@versioned("co", co_page_version, "co_id", parts=_recalled)
 def co_summary(co_id: int):
     """A CO's own results: its members and staff."""
     co = load(CommunityOrganisation, co_id, "view_summary")
@@ -260,7 +254,7 @@ def co_summary(co_id: int):
 
 @bp.route("/monitoring/municipality/<int:municipality_id>")
 @login_required
-@versioned("reader", reader_only)  # the reader's menu read with their account
+@versioned("municipality", municipality_page_version, "municipality_id", parts=_recalled)
 def municipality_summary(municipality_id: int):
     """A municipality's results: its officers and staff."""
     m = load(Municipality, municipality_id, "view_summary")

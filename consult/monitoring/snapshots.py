@@ -38,7 +38,7 @@ class Snapshot:
     key: str
 
 
-def _key(scope: Scope) -> str:
+def _key(scope: Scope, language: str | None = None) -> str:
     parts = (
         scope.start,
         scope.end,
@@ -47,16 +47,16 @@ def _key(scope: Scope) -> str:
         scope.country,
         scope.co_id,
     )
-    return f"monitoring:{FORMAT}:{':'.join(map(str, parts))}:{get_locale()}"
+    return f"monitoring:{FORMAT}:{':'.join(map(str, parts))}:{language or get_locale()}"
 
 
-def taken_at(scope: Scope) -> datetime | None:
+def taken_at(scope: Scope, language: str | None = None) -> datetime | None:
     """When the cached snapshot of ``scope`` was taken (a small read: the snapshot itself is
-    not loaded), or None when there is none."""
+    not loaded), or None when there is none; in ``language`` (default: the page's)."""
     if not current_app.config["MONITORING_SNAPSHOT_SECONDS"]:
         return None
     try:
-        return cache.get(_key(scope) + ":at")
+        return cache.get(_key(scope, language) + ":at")
     except Exception:  # noqa: BLE001 - a cache that is down has nothing
         return None
 

@@ -36,7 +36,6 @@ def _unread_version(_cos) -> list:
     return [service.unread_count_sql(conditional.READER)]
 
 
-conditional.reader_parts.append(_unread_notifications)  # the menu shows it on every page
 conditional.reader_columns.append(_unread_version)
 
 
