@@ -182,6 +182,8 @@ def test_a_made_up_tag_or_a_waiting_message_gets_the_page(world, scene, client, 
     url = urls["leader"][0]
     as_user(world.leader)
     assert _get(client, url, "0" * 32)[0].status_code == 200
+    # "any copy at all" is not a copy this reader was given
+    assert client.get(url, headers={"If-None-Match": "*"}).status_code == 200
     tag = _tags(client, [url])[url]
     with client.session_transaction() as session:
         session["_flashes"] = [("success", "Saved.")]

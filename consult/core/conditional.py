@@ -313,8 +313,10 @@ def tag_response(body) -> Response:
 
 def unchanged(tag: str, last_modified: datetime | None = None) -> Response | None:
     """A 304 response when the reader already has the page tagged ``tag``; else None.
-    Never while a flash message waits to be shown (the page would lose it)."""
-    if session.get("_flashes") or not request.if_none_match.contains(tag):
+    Never while a flash message waits to be shown (the page would lose it), nor for
+    ``If-None-Match: *`` ("any copy at all" is not a copy this reader was given)."""
+    wanted = request.if_none_match
+    if session.get("_flashes") or wanted.star_tag or not wanted.contains(tag):
         return None
     response = current_app.response_class(status=304)
     _mark(response, tag, last_modified)
