@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
+from sqlalchemy.exc import DBAPIError  # noqa: E402
 
 from bench import generate  # noqa: E402
 
@@ -185,7 +186,14 @@ def fill(scale: float) -> dict:
             # and the load written out, as a server running for a while has it: otherwise
             # the checkpoint after a big load (scale 1) writes gigabytes while the first
             # pages are measured (the bare route fell to a quarter of its speed)
-            conn.execute(text("CHECKPOINT"))
+            try:
+                conn.execute(text("CHECKPOINT"))
+            except DBAPIError:  # not a superuser (nor pg_checkpoint): measured as it comes
+                print(
+                    "CHECKPOINT refused: the first pages may be measured while the load is "
+                    "written out",
+                    flush=True,
+                )
         db.engine.dispose()
     return ids
 
