@@ -385,3 +385,18 @@ def test_a_member_who_left_is_refused_the_co_s_summary(
     communities.end_membership(world.member.membership_in(world.co.id), by=world.leader)
     db.session.commit()
     assert _get(client, url, tag)[0].status_code == 403
+
+
+def test_an_officer_moved_to_another_municipality_is_refused_its_summary(
+    app, world, scene, client, as_user, monkeypatch
+):
+    """Who may read a municipality's summary (its officers, staff) is in the reader's tag:
+    their role and municipality."""
+    monkeypatch.setitem(app.config, "MONITORING_SNAPSHOT_SECONDS", 300)  # as in production
+    as_user(world.officer)
+    url = f"/monitoring/municipality/{world.municipality.id}"
+    tag = _tags(client, [url])[url]
+    assert _get(client, url, tag)[0].status_code == 304
+    world.officer.municipality_id = world.other_municipality.id
+    db.session.commit()
+    assert _get(client, url, tag)[0].status_code == 403

@@ -16,7 +16,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from consult.communities.models import CommunityOrganisation, Municipality
-from consult.communities.service import co_page_version, municipality_page_version
+from consult.communities.service import co_page_version
 from consult.core import localtime
 from consult.core.conditional import page_tag, reader_only, tagged, unchanged, versioned
 from consult.core.enums import ProblemStatus, ProposalState
@@ -254,7 +254,7 @@ def co_summary(co_id: int):
 
 @bp.route("/monitoring/municipality/<int:municipality_id>")
 @login_required
-@versioned("municipality", municipality_page_version, "municipality_id", parts=_recalled)
+@versioned("reader", reader_only, parts=_recalled)  # who may read it is in the reader's tag
 def municipality_summary(municipality_id: int):
     """A municipality's results: its officers and staff."""
     m = load(Municipality, municipality_id, "view_summary")
