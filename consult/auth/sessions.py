@@ -38,15 +38,25 @@ def _serializer() -> URLSafeTimedSerializer:
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     """The account whose current session token is in ``session_id`` ("<id>:<token>")."""
-    user_id, _sep, token = str(session_id).partition(":")
-    if not user_id.isdigit() or len(user_id) > 18 or not token:
+    named = _named_in(session_id)
+    if named is None:
         return None
+    user_id, token = named
     # with the memberships every page's policies and menu read (one statement, not two), and
-    # a versioned page's version (see core.conditional): a repeat view is that one statement
-    user = conditional.load_reader(_account, int(user_id))
+    # a versioned page's version (see core.conditional)
+    user = conditional.load_reader(_account, user_id)
     if user is None or not user.holds_session(token):
         return None
     return user
+
+
+def _named_in(session_id) -> tuple[int, str] | None:
+    """The account id and session token a session's ``session_id`` ("<id>:<token>") names;
+    None when it is not one."""
+    user_id, _sep, token = str(session_id).partition(":")
+    if not user_id.isdigit() or len(user_id) > 18 or not token:
+        return None
+    return int(user_id), token
 
 
 def _account():
@@ -152,9 +162,10 @@ def _repeat_view():
     path (the remember cookie, the time-outs' redirect) handles it."""
     if not conditional.may_repeat():
         return None
-    user_id, _sep, token = str(session.get("_user_id") or "").partition(":")
-    if not user_id.isdigit() or len(user_id) > 18 or not token:
+    named = _named_in(session.get("_user_id"))
+    if named is None:
         return None
+    user_id, token = named
     # the check Flask-Login makes before it loads the account (a private method: there is
     # no public one, and repeating its rules here would let them drift apart)
     if login_manager._session_protection_failed():
@@ -164,7 +175,7 @@ def _repeat_view():
         return None
     response = conditional.repeat_view(
         _tagged_account,
-        int(user_id),
+        user_id,
         lambda account: account.active and tokens_match(account.session_token, token),
     )
     if response is not None:
